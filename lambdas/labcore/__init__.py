@@ -1,0 +1,1 @@
+"""Shared code for the lab's Lambdas (configuration, database access), shipped in the layer."""

@@ -1,0 +1,1 @@
+"""Smoke-check SQS consumer: records each message of the smoke queue in Postgres."""

@@ -1,0 +1,187 @@
+"""Builds the Lambda layer and the function zips, reproducibly and only when their inputs change.
+
+Layer: the `layer` dependency group installed for manylinux (pip --platform), plus the shared
+package `lambdas/labcore`, with precompiled bytecode. Functions: one zip per `lambdas/<name>/`
+holding its package; with `--delivery bundle` each zip also carries the layer's contents (for
+LocalStack Community in Docker, which does not apply layers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import py_compile
+import shutil
+import subprocess
+import sys
+import tempfile
+import tomllib
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LAMBDAS = ROOT / "lambdas"
+SHARED_PACKAGES = ("labcore",)
+PYTHON_VERSION = "3.13"
+PLATFORMS = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+
+
+def layer_requirements() -> list[str]:
+    groups = tomllib.loads((ROOT / "pyproject.toml").read_text())["dependency-groups"]
+    return sorted(str(item) for item in groups["layer"])
+
+
+def functions() -> list[str]:
+    return sorted(p.name for p in LAMBDAS.iterdir() if (p / "handler.py").is_file())
+
+
+def digest(parts: Iterable[str | bytes]) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part if isinstance(part, bytes) else part.encode())
+        h.update(b"\0")
+    return h.hexdigest()[:16]
+
+
+def source_files(package: Path) -> list[Path]:
+    return sorted(p for p in package.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def compile_tree(root: Path) -> None:
+    """Write .pyc next to every .py: unchecked-hash, so a read-only task root never recompiles."""
+    for source in sorted(root.rglob("*.py")):
+        try:
+            py_compile.compile(
+                str(source),
+                cfile=py_compile.importlib.util.cache_from_source(str(source)),  # type: ignore[attr-defined]
+                dfile=str(source.relative_to(root)),
+                doraise=True,
+                invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+            )
+        except py_compile.PyCompileError:
+            # Some packages ship templates or py2 files named .py; they are never imported.
+            continue
+
+
+def install_dependencies(out: Path, arch: str) -> Path:
+    """pip install the layer group for the target platform; cached by the requirement set."""
+    requirements = layer_requirements()
+    key = digest([*requirements, PLATFORMS[arch], PYTHON_VERSION])
+    target = out / "cache" / f"deps-{arch}-{key}"
+    if (target / ".complete").exists():
+        return target
+    shutil.rmtree(target, ignore_errors=True)
+    (out / "cache").mkdir(exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=out / "cache", prefix="tmp-deps-"))
+    cmd = [
+        sys.executable, "-m", "pip", "install", "--quiet", "--no-compile", "--disable-pip-version-check",
+        "--platform", PLATFORMS[arch], "--only-binary=:all:", "--implementation", "cp",
+        "--python-version", PYTHON_VERSION, "--target", str(staging / "python"), *requirements,
+    ]
+    print(f"build: installing layer dependencies for {arch}", flush=True)
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        sys.exit(f"build: pip could not install the layer dependencies:\n{result.stdout}{result.stderr}")
+    # Metadata that only pip uses; dropping it keeps the zip byte-for-byte stable across installs.
+    for junk in (staging / "python").glob("*.dist-info/RECORD"):
+        junk.unlink()
+    shutil.rmtree(staging / "python" / "bin", ignore_errors=True)
+    compile_tree(staging / "python")
+    (staging / ".complete").write_text(json.dumps(requirements))
+    staging.rename(target)
+    return target
+
+
+def walk(base: Path, prefix: str = "") -> Iterator[tuple[str, Path]]:
+    for path in sorted(base.rglob("*")):
+        if path.is_file() and path.name != ".complete":
+            yield prefix + path.relative_to(base).as_posix(), path
+
+
+Entry = tuple[str, Path | bytes]
+
+
+def package_entries(name: str, prefix: str = "") -> list[Entry]:
+    """A package from lambdas/ with fresh bytecode, as (archive name, content) pairs."""
+    with tempfile.TemporaryDirectory(prefix=f"pkg-{name}-") as tmp:
+        staging = Path(tmp)
+        shutil.copytree(LAMBDAS / name, staging / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        compile_tree(staging)
+        return [(entry, path.read_bytes()) for entry, path in walk(staging, prefix)]
+
+
+def write_zip(path: Path, entries: list[Entry]) -> bool:
+    """Deterministic zip (fixed dates and modes, sorted); returns False when the bytes are unchanged."""
+    tmp = path.with_suffix(".tmp")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
+        for name, source in sorted(entries, key=lambda entry: entry[0]):
+            info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, source if isinstance(source, bytes) else source.read_bytes())
+    if path.exists() and path.read_bytes() == tmp.read_bytes():
+        tmp.unlink()
+        return False
+    tmp.replace(path)
+    return True
+
+
+def inputs_key(*parts: object) -> str:
+    items: list[str | bytes] = []
+    for part in parts:
+        if isinstance(part, Path):
+            for file in source_files(part) if part.is_dir() else [part]:
+                items += [file.relative_to(ROOT).as_posix(), file.read_bytes()]
+        else:
+            items.append(str(part))
+    return digest(items)
+
+
+def build_if_changed(artifact: Path, key: str, make: Callable[[], list[Entry]]) -> None:
+    stamp = artifact.with_suffix(".key")
+    if artifact.exists() and stamp.exists() and stamp.read_text() == key:
+        print(f"build: {artifact.name} up to date")
+        return
+    changed = write_zip(artifact, make())
+    stamp.write_text(key)
+    print(f"build: {artifact.name} {'written' if changed else 'rebuilt, unchanged'}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, default=ROOT / ".lab" / "build")
+    parser.add_argument("--arch", choices=sorted(PLATFORMS), default="x86_64")
+    parser.add_argument("--delivery", choices=("attach", "bundle"), default="attach")
+    args = parser.parse_args()
+    if f"{sys.version_info.major}.{sys.version_info.minor}" != PYTHON_VERSION:
+        sys.exit(f"build: run with Python {PYTHON_VERSION} (pip evaluates markers for its own interpreter)")
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    deps = install_dependencies(out, args.arch)
+    shared = [LAMBDAS / name for name in SHARED_PACKAGES]
+
+    def layer_entries(prefix: str) -> list[Entry]:
+        entries: list[Entry] = list(walk(deps / "python", prefix))
+        for package in SHARED_PACKAGES:
+            entries += package_entries(package, prefix)
+        return entries
+
+    layer_key = inputs_key(deps.name, *shared)
+    build_if_changed(out / f"layer-{args.arch}.zip", layer_key, lambda: layer_entries("python/"))
+    for name in functions():
+        key = inputs_key(LAMBDAS / name)
+        build_if_changed(out / f"{name}.zip", key, lambda name=name: package_entries(name))
+        if args.delivery == "bundle":
+            bundled_key = inputs_key(key, layer_key)
+            build_if_changed(
+                out / f"{name}-bundled-{args.arch}.zip",
+                bundled_key,
+                lambda name=name: package_entries(name) + layer_entries(""),
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""LocalStack Lambda runtime executor that runs each function environment as a local process."""

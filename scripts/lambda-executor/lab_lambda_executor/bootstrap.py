@@ -1,0 +1,158 @@
+"""Runtime loop of one Lambda execution environment, run by the function's own interpreter.
+
+Stdlib only: it runs in a clean Python that has what AWS's runtime has (boto3), not LocalStack.
+Protocol with the executor, one JSON document per line on two pipes whose fds it passes:
+  LAB_REQUEST_FD (read):  {"invoke-id", "invoked-function-arn", "payload", "trace-id", "deadline-ms"}
+  LAB_RESULT_FD (write):  {"type": "ready"|"init-error"|"result"|"error", ...}
+stdout/stderr belong to the handler; the executor captures them as the function's log.
+"""
+
+from __future__ import annotations
+
+import decimal
+import importlib
+import json
+import os
+import resource
+import sys
+import time
+import traceback
+from typing import Any
+
+
+class LambdaContext:
+    """The context object AWS's Python runtime passes to a handler."""
+
+    def __init__(self, request: dict[str, Any]) -> None:
+        env = os.environ
+        self.aws_request_id: str = request["invoke-id"]
+        self.invoked_function_arn: str = request["invoked-function-arn"]
+        self.function_name = env.get("AWS_LAMBDA_FUNCTION_NAME", "")
+        self.function_version = env.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        self.memory_limit_in_mb = env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        self.log_group_name = env.get("AWS_LAMBDA_LOG_GROUP_NAME", "")
+        self.log_stream_name = env.get("AWS_LAMBDA_LOG_STREAM_NAME", "")
+        self.identity = None
+        self.client_context = None
+        self.tenant_id = None
+        self._deadline_ms: int = request["deadline-ms"]
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, self._deadline_ms - int(time.time() * 1000))
+
+
+def _error(exc: BaseException, error_type: str | None = None, message: str | None = None) -> dict:
+    tb = traceback.extract_tb(exc.__traceback__)
+    return {
+        "errorMessage": message if message is not None else str(exc),
+        "errorType": error_type or type(exc).__name__,
+        "requestId": "",
+        "stackTrace": traceback.format_list(tb) if error_type is None else [],
+    }
+
+
+def _log_error(error: dict, exc: BaseException | None) -> None:
+    # AWS's runtime logs "[ERROR] Type: message" followed by the traceback.
+    lines = [f"[ERROR] {error['errorType']}: {error['errorMessage']}"]
+    if exc is not None and error["stackTrace"]:
+        lines.append("Traceback (most recent call last):")
+        lines.extend(line.rstrip("\n") for line in error["stackTrace"])
+    sys.stderr.write("\n".join(lines) + "\n")
+
+
+def _load_handler(handler_spec: str) -> Any:
+    module_name, _, func_name = handler_spec.rpartition(".")
+    if not module_name:
+        raise _InitError("Runtime.MalformedHandlerName", f"Bad handler '{handler_spec}': not enough values to unpack")
+    try:
+        module = importlib.import_module(module_name.replace("/", "."))
+    except ImportError as exc:
+        raise _InitError("Runtime.ImportModuleError", f"Unable to import module '{module_name}': {exc}") from exc
+    except SyntaxError as exc:
+        raise _InitError("Runtime.UserCodeSyntaxError", f"Syntax error in module '{module_name}': {exc}") from exc
+    try:
+        return getattr(module, func_name)
+    except AttributeError as exc:
+        raise _InitError(
+            "Runtime.HandlerNotFound", f"Handler '{func_name}' missing on module '{module_name}'"
+        ) from exc
+
+
+class _InitError(Exception):
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+        self.message = message
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, decimal.Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _configure_path() -> None:
+    """AWS's search order: task root, then each layer's /opt/python paths, then the runtime's own."""
+    task_root = os.environ["LAMBDA_TASK_ROOT"]
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    layer_paths: list[str] = []
+    for layer in filter(None, os.environ.get("LAB_LAMBDA_LAYERS", "").split(os.pathsep)):
+        layer_paths += [os.path.join(layer, "python", "lib", version, "site-packages"), os.path.join(layer, "python")]
+    # sys.path[0] is this file's folder: the function must not see the executor.
+    sys.path[:] = [task_root, *layer_paths, *sys.path[1:]]
+    os.chdir(task_root)
+
+
+def main() -> None:
+    result_fd = int(os.environ.pop("LAB_RESULT_FD"))
+    request_fd = int(os.environ.pop("LAB_REQUEST_FD"))
+    for fd in (result_fd, request_fd):
+        os.set_inheritable(fd, False)  # the handler's own subprocesses must not hold the pipes
+    results = os.fdopen(result_fd, "w", encoding="utf-8", buffering=1)
+    requests = os.fdopen(request_fd, "r", encoding="utf-8")
+
+    def send(message: dict) -> None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        results.write(json.dumps(message) + "\n")
+
+    started = time.perf_counter()
+    _configure_path()
+    try:
+        handler = _load_handler(os.environ["_HANDLER"])
+    except _InitError as exc:
+        error = {"errorMessage": exc.message, "errorType": exc.error_type, "requestId": "", "stackTrace": []}
+        _log_error(error, None)
+        send({"type": "init-error", "error": error})
+        return
+    send({"type": "ready", "init-ms": (time.perf_counter() - started) * 1000})
+
+    for line in requests:
+        request = json.loads(line)
+        os.environ["_X_AMZN_TRACE_ID"] = request.get("trace-id") or ""
+        context = LambdaContext(request)
+        began = time.perf_counter()
+        try:
+            event = json.loads(request["payload"]) if request["payload"] else {}
+            result = handler(event, context)
+            try:
+                body = json.dumps(result, default=_json_default)
+            except (TypeError, ValueError) as exc:
+                raise _InitError("Runtime.MarshalError", f"Unable to marshal response: {exc}") from exc
+            message: dict[str, Any] = {"type": "result", "payload": body}
+        except _InitError as exc:
+            error = {"errorMessage": exc.message, "errorType": exc.error_type, "requestId": "", "stackTrace": []}
+            _log_error(error, None)
+            message = {"type": "error", "error": error}
+        except Exception as exc:  # every handler failure becomes a FunctionError, as on AWS
+            error = _error(exc)
+            error["requestId"] = context.aws_request_id
+            _log_error(error, exc)
+            message = {"type": "error", "error": error}
+        message["duration-ms"] = (time.perf_counter() - began) * 1000
+        message["max-rss-mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+        send(message)
+
+
+if __name__ == "__main__":
+    main()

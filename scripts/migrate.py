@@ -1,0 +1,99 @@
+"""Creates the lab's database and application role, then applies db/migrations/*.sql once each.
+
+Forward-only: each file runs in its own transaction and is recorded in schema_migrations with
+its checksum; an applied file that changed afterwards is an error, not a silent re-run.
+Settings: LAB_PG_HOST, LAB_PG_PORT, LAB_PG_USER, LAB_PG_PASSWORD (superuser), LAB_DB_NAME,
+LAB_APP_DB_USER, LAB_APP_DB_PASSWORD (the least-privilege role the Lambdas use).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "db" / "migrations"
+LOCK_ID = 7_301_001  # pg_advisory_xact_lock key: one migrator at a time
+
+
+def admin_conninfo(dbname: str) -> dict[str, object]:
+    return {
+        "host": os.environ.get("LAB_PG_HOST", "127.0.0.1"),
+        "port": int(os.environ.get("LAB_PG_PORT", "15432")),
+        "user": os.environ.get("LAB_PG_USER", "postgres"),
+        "password": os.environ.get("LAB_PG_PASSWORD", "postgres"),
+        "dbname": dbname,
+        "connect_timeout": 5,
+    }
+
+
+def bootstrap(dbname: str, app_user: str, app_password: str) -> None:
+    """Database and role: not transactional in Postgres, so idempotent statements outside migrations."""
+    with psycopg.connect(**admin_conninfo("postgres"), autocommit=True) as conn:  # type: ignore[arg-type]
+        if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (app_user,)).fetchone() is None:
+            conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(app_user)))
+        conn.execute(
+            sql.SQL("ALTER ROLE {} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD {}").format(
+                sql.Identifier(app_user), sql.Literal(app_password)
+            )
+        )
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone() is None:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+    with psycopg.connect(**admin_conninfo(dbname), autocommit=True) as conn:  # type: ignore[arg-type]
+        # The app role may use the schema but not create objects in it.
+        conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+        conn.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(sql.Identifier(app_user)))
+        conn.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(dbname), sql.Identifier(app_user)))
+
+
+def migrate(dbname: str) -> list[str]:
+    applied_now: list[str] = []
+    with psycopg.connect(**admin_conninfo(dbname)) as conn:  # type: ignore[arg-type]
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_ID,))
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " version text PRIMARY KEY, checksum text NOT NULL,"
+                " applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            applied = dict(conn.execute("SELECT version, checksum FROM schema_migrations").fetchall())
+            for path in sorted(MIGRATIONS.glob("*.sql")):
+                text = path.read_text()
+                checksum = hashlib.sha256(text.encode()).hexdigest()
+                if path.stem in applied:
+                    if applied[path.stem] != checksum:
+                        raise SystemExit(
+                            f"migrate: {path.name} changed after it was applied; add a new migration instead"
+                        )
+                    continue
+                with conn.transaction():
+                    conn.execute(text.encode())  # psycopg accepts several statements without parameters
+                    conn.execute(
+                        "INSERT INTO schema_migrations (version, checksum) VALUES (%s, %s)", (path.stem, checksum)
+                    )
+                applied_now.append(path.stem)
+    return applied_now
+
+
+def main() -> None:
+    dbname = os.environ.get("LAB_DB_NAME", "outbox")
+    try:
+        bootstrap(
+            dbname,
+            os.environ.get("LAB_APP_DB_USER", "outbox_app"),
+            os.environ.get("LAB_APP_DB_PASSWORD", "outbox_app"),
+        )
+        applied = migrate(dbname)
+    except psycopg.OperationalError as exc:
+        sys.exit(f"migrate: cannot reach Postgres: {str(exc).strip().splitlines()[0]}")
+    except psycopg.Error as exc:
+        sys.exit(f"migrate: {type(exc).__name__}: {str(exc).strip().splitlines()[0]}")
+    print(f"migrate: {len(applied)} applied ({', '.join(applied) or 'up to date'})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+resource "aws_api_gateway_rest_api" "this" {
+  name        = "${var.name_prefix}-api"
+  description = "outbox-lab REST API"
+}
+
+module "ping_function" {
+  source = "./modules/function"
+
+  name               = "${var.name_prefix}-ping"
+  handler            = "ping.handler.handler"
+  zip_path           = local.function_zip["ping"]
+  layers             = local.layers
+  architecture       = var.architecture
+  environment        = local.db_environment
+  log_retention_days = var.log_retention_days
+}
+
+resource "aws_api_gateway_resource" "ping" {
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  parent_id   = aws_api_gateway_rest_api.this.root_resource_id
+  path_part   = "ping"
+}
+
+resource "aws_api_gateway_method" "ping_get" {
+  rest_api_id   = aws_api_gateway_rest_api.this.id
+  resource_id   = aws_api_gateway_resource.ping.id
+  http_method   = "GET"
+  authorization = "NONE"
+}
+
+resource "aws_api_gateway_integration" "ping_get" {
+  rest_api_id             = aws_api_gateway_rest_api.this.id
+  resource_id             = aws_api_gateway_resource.ping.id
+  http_method             = aws_api_gateway_method.ping_get.http_method
+  type                    = "AWS_PROXY"
+  integration_http_method = "POST"
+  uri                     = module.ping_function.invoke_arn
+}
+
+resource "aws_lambda_permission" "api_ping" {
+  statement_id  = "AllowApiGatewayInvoke"
+  action        = "lambda:InvokeFunction"
+  function_name = module.ping_function.function_name
+  principal     = "apigateway.amazonaws.com"
+  source_arn    = "${aws_api_gateway_rest_api.this.execution_arn}/*/*"
+}
+
+resource "aws_api_gateway_deployment" "this" {
+  rest_api_id = aws_api_gateway_rest_api.this.id
+
+  triggers = {
+    redeployment = sha1(jsonencode([
+      aws_api_gateway_resource.ping,
+      aws_api_gateway_method.ping_get,
+      aws_api_gateway_integration.ping_get,
+    ]))
+  }
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_api_gateway_stage" "this" {
+  rest_api_id   = aws_api_gateway_rest_api.this.id
+  deployment_id = aws_api_gateway_deployment.this.id
+  stage_name    = var.api_stage
+}

@@ -1,0 +1,31 @@
+locals {
+  layer_zip = "${var.artifacts_dir}/layer-${var.architecture}.zip"
+  bundled   = var.layer_delivery == "bundle"
+
+  # Shared by every function: how to reach Postgres. Credentials move to Secrets Manager with the jobs API.
+  db_environment = {
+    DB_HOST     = var.db_host
+    DB_PORT     = tostring(var.db_port)
+    DB_NAME     = var.db_name
+    DB_USER     = var.db_app_user
+    DB_PASSWORD = var.db_app_password
+    # Fail at import if the layer's compiled psycopg does not load, instead of falling back to a local libpq.
+    PSYCOPG_IMPL = "binary"
+  }
+
+  # Attached layer, or nothing when each zip carries the dependencies itself.
+  layers = [for layer in aws_lambda_layer_version.deps : layer.arn]
+
+  function_zip = { for name in ["ping", "smoke_worker"] : name => local.bundled ? "${var.artifacts_dir}/${name}-bundled-${var.architecture}.zip" : "${var.artifacts_dir}/${name}.zip" }
+}
+
+resource "aws_lambda_layer_version" "deps" {
+  count = local.bundled ? 0 : 1
+
+  layer_name               = "${var.name_prefix}-deps"
+  description              = "psycopg (binary), powertools, pydantic and the shared labcore package"
+  filename                 = local.layer_zip
+  source_code_hash         = filebase64sha256(local.layer_zip)
+  compatible_runtimes      = ["python3.13"]
+  compatible_architectures = [var.architecture]
+}

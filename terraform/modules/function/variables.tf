@@ -1,0 +1,54 @@
+variable "name" {
+  type        = string
+  description = "Function name."
+}
+
+variable "handler" {
+  type        = string
+  description = "Module path and function, e.g. ping.handler.handler."
+}
+
+variable "zip_path" {
+  type        = string
+  description = "Path of the function's zip built by scripts/build.py."
+}
+
+variable "layers" {
+  type        = list(string)
+  description = "Layer version ARNs."
+  default     = []
+}
+
+variable "architecture" {
+  type        = string
+  description = "x86_64 or arm64."
+}
+
+variable "environment" {
+  type        = map(string)
+  description = "Environment variables."
+  default     = {}
+}
+
+variable "timeout" {
+  type        = number
+  description = "Timeout in seconds."
+  default     = 10
+}
+
+variable "memory_size" {
+  type        = number
+  description = "Memory in MB."
+  default     = 256
+}
+
+variable "policy_json" {
+  type        = string
+  description = "Extra IAM policy document (JSON) for what this function does beyond writing its logs; null for none."
+  default     = null
+}
+
+variable "log_retention_days" {
+  type        = number
+  description = "Retention of the function's log group."
+}

@@ -1,0 +1,22 @@
+variable "name" {
+  type        = string
+  description = "Queue name; the dead-letter queue is <name>-dlq."
+}
+
+variable "visibility_timeout_seconds" {
+  type        = number
+  description = "Visibility timeout; keep it above the consumer's timeout."
+  default     = 30
+}
+
+variable "max_receive_count" {
+  type        = number
+  description = "Receives before a message moves to the dead-letter queue."
+  default     = 3
+}
+
+variable "receive_wait_time_seconds" {
+  type        = number
+  description = "Long polling wait of ReceiveMessage."
+  default     = 0
+}

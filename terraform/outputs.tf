@@ -1,0 +1,77 @@
+locals {
+  # LocalStack serves a stage under two URL forms; on AWS the stage's invoke URL is the one.
+  api_user_request_base = local.on_localstack ? "${var.localstack_endpoint}/restapis/${aws_api_gateway_rest_api.this.id}/${aws_api_gateway_stage.this.stage_name}/_user_request_" : aws_api_gateway_stage.this.invoke_url
+  api_execute_api_base  = local.on_localstack ? "${var.localstack_endpoint}/_aws/execute-api/${aws_api_gateway_rest_api.this.id}/${aws_api_gateway_stage.this.stage_name}" : aws_api_gateway_stage.this.invoke_url
+}
+
+output "region" {
+  description = "Region the lab is deployed in."
+  value       = var.region
+}
+
+output "localstack_endpoint" {
+  description = "LocalStack edge URL (null on AWS)."
+  value       = var.localstack_endpoint
+}
+
+output "api_id" {
+  description = "REST API id."
+  value       = aws_api_gateway_rest_api.this.id
+}
+
+output "api_stage" {
+  description = "REST API stage name."
+  value       = aws_api_gateway_stage.this.stage_name
+}
+
+output "api_base_url" {
+  description = "Base URL of the API in LocalStack's _user_request_ form (the stage invoke URL on AWS)."
+  value       = local.api_user_request_base
+}
+
+output "api_execute_api_base_url" {
+  description = "Base URL of the API in LocalStack's /_aws/execute-api form (the stage invoke URL on AWS)."
+  value       = local.api_execute_api_base
+}
+
+output "ping_url" {
+  description = "GET /ping through the _user_request_ URL."
+  value       = "${local.api_user_request_base}/ping"
+}
+
+output "ping_execute_api_url" {
+  description = "GET /ping through the /_aws/execute-api URL."
+  value       = "${local.api_execute_api_base}/ping"
+}
+
+output "smoke_queue_url" {
+  description = "Queue whose messages the smoke worker records in Postgres."
+  value       = module.smoke_queue.url
+}
+
+output "smoke_dlq_url" {
+  description = "Dead-letter queue of the smoke queue."
+  value       = module.smoke_queue.dlq_url
+}
+
+output "functions" {
+  description = "Function names by role."
+  value = {
+    ping         = module.ping_function.function_name
+    smoke_worker = module.smoke_worker.function_name
+  }
+}
+
+output "layer_arn" {
+  description = "ARN of the dependencies layer (null when bundled into each zip)."
+  value       = one(aws_lambda_layer_version.deps[*].arn)
+}
+
+output "curl_examples" {
+  description = "Ready-to-paste commands that exercise the deployed lab."
+  value = [
+    "curl -s ${local.api_user_request_base}/ping",
+    "curl -s ${local.api_execute_api_base}/ping",
+    "awslocal sqs send-message --queue-url ${module.smoke_queue.url} --message-body hello",
+  ]
+}
