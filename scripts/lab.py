@@ -486,6 +486,7 @@ def terraform_env() -> dict[str, str]:
         "TF_CLI_CONFIG_FILE": str(cli_config),
         "TF_DATA_DIR": str(LAB / "terraform-data"),
         "TF_IN_AUTOMATION": "1",
+        "CHECKPOINT_DISABLE": "1",
         "TF_INPUT": "0",
     }
 

@@ -4,6 +4,7 @@ module "smoke_queue" {
 
   name                       = "${var.name_prefix}-smoke"
   visibility_timeout_seconds = 30
+  create_beside_dlq          = local.on_localstack
 }
 
 data "aws_iam_policy_document" "smoke_worker" {

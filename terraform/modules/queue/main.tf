@@ -1,28 +1,42 @@
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+data "aws_caller_identity" "current" {}
+
+locals {
+  dlq_name = "${var.name}-dlq"
+  # The DLQ's ARN is known before it exists, which lets both queues be created at the same time.
+  dlq_arn = "arn:${data.aws_partition.current.partition}:sqs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:${local.dlq_name}"
+  queue   = one(concat(aws_sqs_queue.after_dlq, aws_sqs_queue.beside_dlq))
+}
+
 resource "aws_sqs_queue" "dlq" {
-  name                      = "${var.name}-dlq"
+  name                      = local.dlq_name
   message_retention_seconds = 1209600
 }
 
-resource "aws_sqs_queue" "this" {
+# AWS rejects a redrive policy whose target does not exist yet: there the queue waits for its DLQ.
+resource "aws_sqs_queue" "after_dlq" {
+  count = var.create_beside_dlq ? 0 : 1
+
   name                       = var.name
   visibility_timeout_seconds = var.visibility_timeout_seconds
   receive_wait_time_seconds  = var.receive_wait_time_seconds
-}
-
-# A separate resource, so that both queues are created at the same time: the provider spends
-# ~25 s per queue waiting for attributes to settle, and an inline redrive_policy serialises them.
-resource "aws_sqs_queue_redrive_policy" "this" {
-  queue_url = aws_sqs_queue.this.id
   redrive_policy = jsonencode({
     deadLetterTargetArn = aws_sqs_queue.dlq.arn
     maxReceiveCount     = var.max_receive_count
   })
 }
 
-resource "aws_sqs_queue_redrive_allow_policy" "dlq" {
-  queue_url = aws_sqs_queue.dlq.id
-  redrive_allow_policy = jsonencode({
-    redrivePermission = "byQueue"
-    sourceQueueArns   = [aws_sqs_queue.this.arn]
+# LocalStack resolves the target when it redrives, so both queues are created at once there: the
+# provider spends ~25 s polling after creating any queue, and in sequence that doubles the apply.
+resource "aws_sqs_queue" "beside_dlq" {
+  count = var.create_beside_dlq ? 1 : 0
+
+  name                       = var.name
+  visibility_timeout_seconds = var.visibility_timeout_seconds
+  receive_wait_time_seconds  = var.receive_wait_time_seconds
+  redrive_policy = jsonencode({
+    deadLetterTargetArn = local.dlq_arn
+    maxReceiveCount     = var.max_receive_count
   })
 }

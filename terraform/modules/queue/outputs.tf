@@ -1,11 +1,11 @@
 output "url" {
   description = "Queue URL."
-  value       = aws_sqs_queue.this.id
+  value       = local.queue.id
 }
 
 output "arn" {
   description = "Queue ARN."
-  value       = aws_sqs_queue.this.arn
+  value       = local.queue.arn
 }
 
 output "dlq_url" {

@@ -20,3 +20,9 @@ variable "receive_wait_time_seconds" {
   description = "Long polling wait of ReceiveMessage."
   default     = 0
 }
+
+variable "create_beside_dlq" {
+  type        = bool
+  description = "Create the queue at the same time as its DLQ (LocalStack); false waits for the DLQ first, as AWS requires."
+  default     = false
+}

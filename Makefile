@@ -1,0 +1,73 @@
+# outbox-lab: `make up apply` brings the lab up and deploys it, `make test` runs every test.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+PYTHON ?= python3
+LAB := $(PYTHON) scripts/lab.py
+VENV_BIN := .lab/venv/bin
+PYTEST := $(VENV_BIN)/pytest
+
+.PHONY: help up apply down destroy build migrate test unit integration e2e lint fmt logs urls outputs doctor clean venv
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+up: ## start Postgres + LocalStack (LAB_MODE=docker|native to force a mode)
+	@$(LAB) up
+
+apply: ## build the layer and zips, migrate, deploy with Terraform, print curl lines
+	@$(LAB) apply
+
+down: ## stop everything the lab started (its data goes too)
+	@$(LAB) down
+
+destroy: ## terraform destroy the deployed stack (the lab stays up)
+	@$(LAB) destroy
+
+build: ## build the layer and function zips (incremental)
+	@$(LAB) build
+
+migrate: ## apply db/migrations to the lab's Postgres
+	@$(LAB) migrate
+
+venv: ## install the dev tools into .lab/venv
+	@$(LAB) venv
+
+test: venv ## unit + integration + e2e tests (needs `make up apply`)
+	@$(LAB) check-deployed
+	$(PYTEST) tests
+
+unit: venv ## unit tests only (no services needed)
+	$(PYTEST) tests/unit
+
+integration: venv ## integration tests (needs `make up`)
+	$(PYTEST) tests/integration
+
+e2e: venv ## end-to-end tests against the deployed stack (needs `make up apply`)
+	@$(LAB) check-deployed
+	$(PYTEST) tests/e2e
+
+lint: venv ## ruff, mypy, terraform fmt -check and validate
+	$(VENV_BIN)/ruff check .
+	$(VENV_BIN)/ruff format --check .
+	$(VENV_BIN)/mypy
+	terraform fmt -check -recursive terraform
+	@$(LAB) validate
+
+fmt: venv ## format Python and Terraform
+	$(VENV_BIN)/ruff format .
+	$(VENV_BIN)/ruff check --fix .
+	terraform fmt -recursive terraform
+
+logs: ## tail LocalStack and Postgres logs (FUNCTION=name for a Lambda's CloudWatch log)
+	@$(LAB) logs $(if $(FUNCTION),--function $(FUNCTION))
+
+urls: ## print the deployed URLs and ready-to-paste curl lines
+	@$(LAB) urls
+
+doctor: ## check the machine's prerequisites without starting anything
+	@$(LAB) doctor
+
+clean: down ## stop the lab and delete .lab/ (venvs, build cache, state)
+	rm -rf .lab
