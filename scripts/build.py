@@ -9,6 +9,7 @@ LocalStack Community in Docker, which does not apply layers).
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import py_compile
@@ -77,9 +78,23 @@ def install_dependencies(out: Path, arch: str) -> Path:
     (out / "cache").mkdir(exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out / "cache", prefix="tmp-deps-"))
     cmd = [
-        sys.executable, "-m", "pip", "install", "--quiet", "--no-compile", "--disable-pip-version-check",
-        "--platform", PLATFORMS[arch], "--only-binary=:all:", "--implementation", "cp",
-        "--python-version", PYTHON_VERSION, "--target", str(staging / "python"), *requirements,
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--no-compile",
+        "--disable-pip-version-check",
+        "--platform",
+        PLATFORMS[arch],
+        "--only-binary=:all:",
+        "--implementation",
+        "cp",
+        "--python-version",
+        PYTHON_VERSION,
+        "--target",
+        str(staging / "python"),
+        *requirements,
     ]
     print(f"build: installing layer dependencies for {arch}", flush=True)
     result = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -169,17 +184,20 @@ def main() -> None:
             entries += package_entries(package, prefix)
         return entries
 
+    def bundled_entries(name: str) -> list[Entry]:
+        return package_entries(name) + layer_entries("")
+
     layer_key = inputs_key(deps.name, *shared)
     build_if_changed(out / f"layer-{args.arch}.zip", layer_key, lambda: layer_entries("python/"))
     for name in functions():
         key = inputs_key(LAMBDAS / name)
-        build_if_changed(out / f"{name}.zip", key, lambda name=name: package_entries(name))
+        build_if_changed(out / f"{name}.zip", key, functools.partial(package_entries, name))
         if args.delivery == "bundle":
             bundled_key = inputs_key(key, layer_key)
             build_if_changed(
                 out / f"{name}-bundled-{args.arch}.zip",
                 bundled_key,
-                lambda name=name: package_entries(name) + layer_entries(""),
+                functools.partial(bundled_entries, name),
             )
 
 

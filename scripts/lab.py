@@ -7,6 +7,7 @@ Every failure the user can fix ends in one line starting with "lab:" and exit st
 from __future__ import annotations
 
 import argparse
+import contextlib
 import glob
 import hashlib
 import json
@@ -21,7 +22,9 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 LAB = Path(os.environ.get("LAB_DIR", ROOT / ".lab")).resolve()
@@ -52,13 +55,14 @@ def say(message: str) -> None:
     print(f"lab: {message}", flush=True)
 
 
-def run(cmd: list[str], *, quiet_log: Path | None = None, **kwargs: object) -> subprocess.CompletedProcess[str]:
+def run(cmd: list[str], *, quiet_log: Path | None = None, **kwargs: Any) -> subprocess.CompletedProcess[str]:
     """Run a command; with quiet_log, keep its output in a file and show the tail only on failure."""
     if quiet_log is None:
-        return subprocess.run(cmd, check=True, text=True, **kwargs)  # type: ignore[call-overload]
+        completed: subprocess.CompletedProcess[str] = subprocess.run(cmd, check=True, text=True, **kwargs)
+        return completed
     quiet_log.parent.mkdir(parents=True, exist_ok=True)
     with open(quiet_log, "w") as log:
-        result = subprocess.run(cmd, text=True, stdout=log, stderr=subprocess.STDOUT, **kwargs)  # type: ignore[call-overload]
+        result = subprocess.run(cmd, text=True, stdout=log, stderr=subprocess.STDOUT, check=False, **kwargs)
     if result.returncode != 0:
         tail = "\n".join(quiet_log.read_text().splitlines()[-25:])
         raise LabError(f"`{shlex.join(cmd[:4])} ...` failed (full log: {quiet_log}):\n{tail}")
@@ -99,7 +103,9 @@ def find_pg_bindir() -> Path:
     if pg_config := shutil.which("pg_config"):
         out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=False)
         candidates.append(out.stdout.strip())
-    candidates += sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]), reverse=True)
+    candidates += sorted(
+        glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]), reverse=True
+    )
     for candidate in filter(None, candidates):
         if all((Path(candidate) / tool).exists() for tool in ("initdb", "pg_ctl", "postgres")):
             return Path(candidate)
@@ -122,7 +128,11 @@ def ensure_pg_bindir() -> Path:
         conf.write_text("create_main_cluster = false\n")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     run(["apt-get", "update"], quiet_log=LAB / "logs" / "apt.log", env=env)
-    run(["apt-get", "install", "-y", "--no-install-recommends", "postgresql"], quiet_log=LAB / "logs" / "apt.log", env=env)
+    run(
+        ["apt-get", "install", "-y", "--no-install-recommends", "postgresql"],
+        quiet_log=LAB / "logs" / "apt.log",
+        env=env,
+    )
     return find_pg_bindir()
 
 
@@ -199,14 +209,21 @@ def ensure_native_venvs() -> str:
         stamp_of(ROOT / "pyproject.toml", PIP_VERSION),
         f"the Lambda {RUNTIME} runtime",
     )
-    executor_files = sorted((EXECUTOR_DIR / "lab_lambda_executor").glob("*.py")) + [EXECUTOR_DIR / "pyproject.toml"]
+    executor_sources = sorted((EXECUTOR_DIR / "lab_lambda_executor").glob("*.py"))
+    executor_files = [*executor_sources, EXECUTOR_DIR / "pyproject.toml"]
+    # Installed from a copy: building in place would leave build/ and .egg-info in the repo.
+    executor_copy = LAB / "executor-src"
+    shutil.rmtree(executor_copy, ignore_errors=True)
+    shutil.copytree(
+        EXECUTOR_DIR, executor_copy, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__")
+    )
     ensure_venv(
         LOCALSTACK_VENV,
         python,
         [
             [f"localstack-core[runtime]=={LOCALSTACK_VERSION}", "-c", str(LOCALSTACK_CONSTRAINTS)],
             # Not editable: LocalStack must run the executor as committed, and a reinstall picks up changes.
-            ["--no-deps", "--force-reinstall", str(EXECUTOR_DIR)],
+            ["--no-deps", "--force-reinstall", str(executor_copy)],
         ],
         stamp_of(LOCALSTACK_CONSTRAINTS, LOCALSTACK_VERSION, PIP_VERSION, *executor_files),
         f"LocalStack {LOCALSTACK_VERSION} with the native Lambda executor",
@@ -218,8 +235,8 @@ def ensure_native_venvs() -> str:
 def localstack_settings() -> dict[str, str]:
     """scripts/localstack.env (also the compose file's env_file), overridable from the environment."""
     settings: dict[str, str] = {}
-    for line in LOCALSTACK_ENV_FILE.read_text().splitlines():
-        line = line.strip()
+    for raw in LOCALSTACK_ENV_FILE.read_text().splitlines():
+        line = raw.strip()
         if line and not line.startswith("#"):
             key, _, value = line.partition("=")
             settings[key] = os.environ.get(key, value)
@@ -270,7 +287,7 @@ def prepare_pg_dir() -> Path:
         reachable = subprocess.run(["runuser", "-u", "postgres", "--", "test", "-x", str(LAB)], check=False)
         if reachable.returncode != 0:
             # Some parent folder (e.g. a 0700 mktemp dir) is closed to the postgres user.
-            outside = Path("/var/tmp/outbox-lab") / hashlib.sha256(str(LAB).encode()).hexdigest()[:12]
+            outside = Path("/var/tmp/outbox-lab")  # noqa: S108 (a fixed, root-created parent) / hashlib.sha256(str(LAB).encode()).hexdigest()[:12]
             outside.mkdir(parents=True, exist_ok=True)
             shutil.chown(outside.parent, "postgres")
             shutil.chown(outside, "postgres")
@@ -282,10 +299,15 @@ def prepare_pg_dir() -> Path:
     return target
 
 
-def start_postgres() -> None:
-    bindir = ensure_pg_bindir()
+def check_ports_free() -> None:
+    if port_in_use("127.0.0.1", 4566):
+        raise LabError("port 4566 is already in use (another LocalStack?): stop it first (`make down`)")
     if port_in_use("127.0.0.1", PG_PORT):
         raise LabError(f"port {PG_PORT} (Postgres) is already in use: stop what holds it or set LAB_PG_PORT")
+
+
+def start_postgres() -> None:
+    bindir = ensure_pg_bindir()
     base = prepare_pg_dir()
     data = base / "data"
     if not (data / "PG_VERSION").exists():
@@ -296,8 +318,18 @@ def start_postgres() -> None:
         run(
             as_postgres(
                 [
-                    str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--pwfile", str(pwfile),
-                    "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8",
+                    str(bindir / "initdb"),
+                    "-D",
+                    str(data),
+                    "-U",
+                    "postgres",
+                    "--pwfile",
+                    str(pwfile),
+                    "--auth-local=trust",
+                    "--auth-host=scram-sha-256",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
                 ]
             ),
             quiet_log=LAB / "logs" / "initdb.log",
@@ -305,8 +337,21 @@ def start_postgres() -> None:
         pwfile.unlink()
     options = f"-p {PG_PORT} -k {base} -c listen_addresses=127.0.0.1 -c max_connections=200"
     run(
-        as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-l", str(base / "postgres.log"), "-w", "-t", "30",
-                     "-o", options, "start"]),
+        as_postgres(
+            [
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-l",
+                str(base / "postgres.log"),
+                "-w",
+                "-t",
+                "30",
+                "-o",
+                options,
+                "start",
+            ]
+        ),
         quiet_log=LAB / "logs" / "pg_ctl.log",
     )
 
@@ -319,8 +364,11 @@ def stop_postgres() -> None:
         bindir = find_pg_bindir()
     except LabError:
         return
-    subprocess.run(as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
-                   capture_output=True, check=False)
+    subprocess.run(
+        as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
+        capture_output=True,
+        check=False,
+    )
 
 
 def localstack_pid_file() -> Path:
@@ -328,8 +376,6 @@ def localstack_pid_file() -> Path:
 
 
 def start_localstack() -> None:
-    if port_in_use("127.0.0.1", 4566):
-        raise LabError("port 4566 is already in use (another LocalStack?): stop it first (`make down`)")
     settings = localstack_settings()
     tmp = LAB / "tmp"
     tmp.mkdir(parents=True, exist_ok=True)
@@ -350,16 +396,16 @@ def start_localstack() -> None:
             "TMPDIR": str(tmp),  # LocalStack unpacks function code under $TMPDIR/lambda
         }
     )
-    log = open(LAB / "localstack.log", "ab")
-    process = subprocess.Popen(
-        [str(LOCALSTACK_VENV / "bin" / "python"), "-m", "localstack.runtime.main"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,  # its own process group: `down` stops it and every Lambda process
-        cwd=str(LAB),
-    )
+    with open(LAB / "localstack.log", "ab") as log:
+        process = subprocess.Popen(
+            [str(LOCALSTACK_VENV / "bin" / "python"), "-m", "localstack.runtime.main"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: `down` stops it and every Lambda process
+            cwd=str(LAB),
+        )
     localstack_pid_file().write_text(str(process.pid))
     wait_localstack_healthy(process)
 
@@ -368,7 +414,9 @@ def wait_localstack_healthy(process: subprocess.Popen[bytes] | None = None, time
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
-            raise LabError(f"LocalStack exited with status {process.returncode}: see {LAB / 'localstack.log'}")
+            raise LabError(
+                f"LocalStack exited with status {process.returncode}: see {LAB / 'localstack.log'}"
+            )
         try:
             with urllib.request.urlopen(f"{ENDPOINT}/_localstack/health", timeout=2) as response:
                 if response.status == 200:
@@ -403,10 +451,8 @@ def process_group_alive(pgid: int) -> bool:
     except ProcessLookupError:
         return False
     # A zombie leader still counts; reap it if it is our child (it is not across invocations).
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pgid, os.WNOHANG)
-    except ChildProcessError:
-        pass
     return Path(f"/proc/{pgid}").exists() and "Z" not in Path(f"/proc/{pgid}/stat").read_text().split()[2:3]
 
 
@@ -427,11 +473,12 @@ def cmd_up(_: argparse.Namespace) -> None:
         ensure_dev_venv()
         run(compose("up", "-d", "--wait"), env={**os.environ, "LAB_PG_PORT": str(PG_PORT)})
     else:
-        ensure_native_venvs()
         if localstack_pid_file().exists() and process_group_alive(int(localstack_pid_file().read_text())):
             say("native stack already running")
             mode_file().write_text(mode)
             return
+        check_ports_free()
+        ensure_native_venvs()
         start_postgres()
         try:
             start_localstack()
@@ -476,11 +523,14 @@ def localstack_session() -> str:
 
 
 def terraform_env() -> dict[str, str]:
-    if not shutil.which("terraform"):
-        raise LabError("terraform not found on PATH: install Terraform >= 1.6")
+    require_terraform()
     cli_config = LAB / "terraformrc"
     mirror = find_terraform_mirror()
-    cli_config.write_text("" if mirror is None else f'provider_installation {{\n  filesystem_mirror {{\n    path = "{mirror}"\n  }}\n}}\n')
+    cli_config.write_text(
+        ""
+        if mirror is None
+        else f'provider_installation {{\n  filesystem_mirror {{\n    path = "{mirror}"\n  }}\n}}\n'
+    )
     return {
         **os.environ,
         "TF_CLI_CONFIG_FILE": str(cli_config),
@@ -502,12 +552,23 @@ def terraform_init(env: dict[str, str]) -> None:
     """Init once per change of the configuration or the lock file (it takes seconds, apply runs often)."""
 
     def stamp() -> str:
-        return stamp_of(TERRAFORM_DIR / ".terraform.lock.hcl", *sorted(TERRAFORM_DIR.rglob("*.tf")), env["TF_CLI_CONFIG_FILE"])
+        return stamp_of(
+            TERRAFORM_DIR / ".terraform.lock.hcl",
+            *sorted(TERRAFORM_DIR.rglob("*.tf")),
+            env["TF_CLI_CONFIG_FILE"],
+        )
 
     stamp_file = LAB / "terraform-data" / ".lab-stamp"
     if stamp_file.exists() and stamp_file.read_text() == stamp():
         return
-    terraform(env, "init", "-input=false", f"-backend-config=path={LAB / 'terraform.tfstate'}", "-reconfigure", quiet=True)
+    terraform(
+        env,
+        "init",
+        "-input=false",
+        f"-backend-config=path={LAB / 'terraform.tfstate'}",
+        "-reconfigure",
+        quiet=True,
+    )
     stamp_file.write_text(stamp())
 
 
@@ -532,8 +593,18 @@ def cmd_build(_: argparse.Namespace) -> None:
     ensure_dev_venv()
     mode = current_mode() or "native"
     delivery = os.environ.get("LAYER_DELIVERY", "attach" if mode == "native" else "bundle")
-    run([dev_python(), str(ROOT / "scripts" / "build.py"), "--out", str(LAB / "build"), "--delivery", delivery,
-         "--arch", os.environ.get("LAMBDA_ARCH", "x86_64")])
+    run(
+        [
+            dev_python(),
+            str(ROOT / "scripts" / "build.py"),
+            "--out",
+            str(LAB / "build"),
+            "--delivery",
+            delivery,
+            "--arch",
+            os.environ.get("LAMBDA_ARCH", "x86_64"),
+        ]
+    )
 
 
 def cmd_migrate(_: argparse.Namespace) -> None:
@@ -564,10 +635,15 @@ def cmd_apply(args: argparse.Namespace) -> None:
     print_urls(env)
 
 
-def terraform_outputs(env: dict[str, str] | None = None) -> dict[str, object]:
+def terraform_outputs(env: dict[str, str] | None = None) -> dict[str, Any]:
     env = env or terraform_env()
-    out = subprocess.run(["terraform", f"-chdir={TERRAFORM_DIR}", "output", "-json"], env=env, capture_output=True,
-                         text=True, check=False)
+    out = subprocess.run(
+        ["terraform", f"-chdir={TERRAFORM_DIR}", "output", "-json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if out.returncode != 0:
         raise LabError(f"no Terraform outputs (run `make apply`): {out.stderr.strip().splitlines()[-1:]}")
     return {key: value["value"] for key, value in json.loads(out.stdout).items()}
@@ -577,7 +653,8 @@ def print_urls(env: dict[str, str] | None = None) -> None:
     outputs = terraform_outputs(env)
     print()
     print("Ready. Try:")
-    for line in outputs.get("curl_examples", []):  # type: ignore[union-attr]
+    examples: list[str] = outputs.get("curl_examples") or []
+    for line in examples:
         print(f"  {line}")
     print()
 
@@ -594,6 +671,9 @@ def cmd_destroy(_: argparse.Namespace) -> None:
 
 
 def cmd_logs(args: argparse.Namespace) -> None:
+    if args.function:
+        cmd_function_logs(args.function, args.lines)
+        return
     mode = current_mode()
     if mode == "docker":
         run(compose("logs", "--tail", str(args.lines)))
@@ -601,7 +681,35 @@ def cmd_logs(args: argparse.Namespace) -> None:
     for path in (LAB / "localstack.log", pg_dir() / "postgres.log"):
         if path.exists():
             print(f"==> {path} <==")
-            print("\n".join(path.read_text(errors="replace").splitlines()[-args.lines:]))
+            print("\n".join(path.read_text(errors="replace").splitlines()[-args.lines :]))
+
+
+def cmd_check_deployed(_: argparse.Namespace) -> None:
+    """Fail with a one-line diagnosis unless the lab is up and deployed to this LocalStack."""
+    require_up()
+    session_file = LAB / "localstack-session"
+    if not session_file.exists() or session_file.read_text() != localstack_session():
+        raise LabError("nothing is deployed to this LocalStack: run `make apply`")
+    terraform_outputs()
+
+
+def cmd_validate(_: argparse.Namespace) -> None:
+    env = terraform_env()
+    terraform_init(env)
+    terraform(env, "validate")
+
+
+def cmd_function_logs(name: str, lines: int) -> None:
+    """A function's recent CloudWatch log events (through the dev venv's boto3)."""
+    script = (
+        "import boto3, sys\n"
+        "logs = boto3.client('logs', endpoint_url=sys.argv[1], region_name='us-east-1',"
+        " aws_access_key_id='test', aws_secret_access_key='test')\n"
+        "group = '/aws/lambda/' + sys.argv[2]\n"
+        "events = logs.filter_log_events(logGroupName=group, limit=int(sys.argv[3]))['events']\n"
+        "for event in events: print(event['message'].rstrip())\n"
+    )
+    run([dev_python(), "-c", script, ENDPOINT, name, str(lines)])
 
 
 def cmd_env(_: argparse.Namespace) -> None:
@@ -610,12 +718,19 @@ def cmd_env(_: argparse.Namespace) -> None:
         print(f"export {key}={shlex.quote(value)}")
 
 
+def require_terraform() -> str:
+    path = shutil.which("terraform")
+    if path is None:
+        raise LabError("terraform not found on PATH: install Terraform >= 1.6")
+    return path
+
+
 def cmd_doctor(_: argparse.Namespace) -> None:
     """Check the machine's prerequisites without starting anything."""
-    checks = {
+    checks: dict[str, Callable[[], str]] = {
         "python3.13": find_python313,
         "postgres binaries": lambda: str(find_pg_bindir()),
-        "terraform": lambda: shutil.which("terraform") or (_ for _ in ()).throw(LabError("terraform not on PATH")),
+        "terraform": require_terraform,
         "provider mirror": lambda: str(find_terraform_mirror() or "none (registry init)"),
     }
     failed = False
@@ -633,18 +748,31 @@ def cmd_doctor(_: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="lab", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    for name, func in {
-        "up": cmd_up, "down": cmd_down, "apply": cmd_apply, "destroy": cmd_destroy, "build": cmd_build,
-        "migrate": cmd_migrate, "outputs": cmd_outputs, "urls": lambda _: print_urls(), "env": cmd_env,
-        "doctor": cmd_doctor, "venv": lambda _: ensure_dev_venv(),
-    }.items():
-        sub.add_parser(name).set_defaults(func=func)
+    commands: dict[str, Callable[[argparse.Namespace], None]] = {
+        "up": cmd_up,
+        "down": cmd_down,
+        "apply": cmd_apply,
+        "destroy": cmd_destroy,
+        "build": cmd_build,
+        "migrate": cmd_migrate,
+        "outputs": cmd_outputs,
+        "urls": lambda _: print_urls(),
+        "env": cmd_env,
+        "doctor": cmd_doctor,
+        "venv": lambda _: ensure_dev_venv(),
+        "check-deployed": cmd_check_deployed,
+        "validate": cmd_validate,
+    }
+    for name, command in commands.items():
+        sub.add_parser(name).set_defaults(func=command)
     logs = sub.add_parser("logs")
     logs.add_argument("--lines", type=int, default=100)
+    logs.add_argument("--function", help="a Lambda's name: show its CloudWatch log instead")
     logs.set_defaults(func=cmd_logs)
     args = parser.parse_args()
+    func: Callable[[argparse.Namespace], None] = args.func
     try:
-        args.func(args)
+        func(args)
     except LabError as exc:
         print(f"lab: {exc}", file=sys.stderr)
         sys.exit(1)

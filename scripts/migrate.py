@@ -1,7 +1,8 @@
 """Creates the lab's database and application role, then applies db/migrations/*.sql once each.
 
-Forward-only: each file runs in its own transaction and is recorded in schema_migrations with
-its checksum; an applied file that changed afterwards is an error, not a silent re-run.
+Forward-only: pending files run in file-name order in one transaction (each in a savepoint) under
+an advisory lock, so a failing file applies none of them; each is recorded in schema_migrations
+with its checksum, and an applied file that changed afterwards is an error, not a silent re-run.
 Settings: LAB_PG_HOST, LAB_PG_PORT, LAB_PG_USER, LAB_PG_PASSWORD (superuser), LAB_DB_NAME,
 LAB_APP_DB_USER, LAB_APP_DB_PASSWORD (the least-privilege role the Lambdas use).
 """
@@ -47,35 +48,41 @@ def bootstrap(dbname: str, app_user: str, app_password: str) -> None:
         # The app role may use the schema but not create objects in it.
         conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
         conn.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(sql.Identifier(app_user)))
-        conn.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(dbname), sql.Identifier(app_user)))
+        conn.execute(
+            sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
+                sql.Identifier(dbname), sql.Identifier(app_user)
+            )
+        )
 
 
 def migrate(dbname: str) -> list[str]:
     applied_now: list[str] = []
-    with psycopg.connect(**admin_conninfo(dbname)) as conn:  # type: ignore[arg-type]
-        with conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_ID,))
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                " version text PRIMARY KEY, checksum text NOT NULL,"
-                " applied_at timestamptz NOT NULL DEFAULT now())"
-            )
-            applied = dict(conn.execute("SELECT version, checksum FROM schema_migrations").fetchall())
-            for path in sorted(MIGRATIONS.glob("*.sql")):
-                text = path.read_text()
-                checksum = hashlib.sha256(text.encode()).hexdigest()
-                if path.stem in applied:
-                    if applied[path.stem] != checksum:
-                        raise SystemExit(
-                            f"migrate: {path.name} changed after it was applied; add a new migration instead"
-                        )
-                    continue
-                with conn.transaction():
-                    conn.execute(text.encode())  # psycopg accepts several statements without parameters
-                    conn.execute(
-                        "INSERT INTO schema_migrations (version, checksum) VALUES (%s, %s)", (path.stem, checksum)
+    with psycopg.connect(**admin_conninfo(dbname)) as conn, conn.transaction():  # type: ignore[arg-type]
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_ID,))
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version text PRIMARY KEY, checksum text NOT NULL,"
+            " applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        applied: dict[str, str] = dict(
+            conn.execute("SELECT version, checksum FROM schema_migrations").fetchall()
+        )
+        for path in sorted(MIGRATIONS.glob("*.sql")):
+            text = path.read_text()
+            checksum = hashlib.sha256(text.encode()).hexdigest()
+            if path.stem in applied:
+                if applied[path.stem] != checksum:
+                    raise SystemExit(
+                        f"migrate: {path.name} changed after it was applied; add a new migration instead"
                     )
-                applied_now.append(path.stem)
+                continue
+            with conn.transaction():
+                conn.execute(text.encode())  # psycopg accepts several statements without parameters
+                conn.execute(
+                    "INSERT INTO schema_migrations (version, checksum) VALUES (%s, %s)",
+                    (path.stem, checksum),
+                )
+            applied_now.append(path.stem)
     return applied_now
 
 

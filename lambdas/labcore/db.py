@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
 
 import psycopg
 from psycopg.rows import DictRow, dict_row
 
 from labcore.config import db_settings
 
-T = TypeVar("T")
 _connection: psycopg.Connection[DictRow] | None = None
 
 
@@ -22,7 +20,7 @@ def connection() -> psycopg.Connection[DictRow]:
     return _connection
 
 
-def run_in_transaction(work: Callable[[psycopg.Connection[DictRow]], T]) -> T:
+def run_in_transaction[T](work: Callable[[psycopg.Connection[DictRow]], T]) -> T:
     """Run `work` in one transaction; retried once on a dropped connection (nothing was committed)."""
     for attempt in (1, 2):
         conn = connection()

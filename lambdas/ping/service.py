@@ -10,7 +10,9 @@ from psycopg.rows import DictRow
 
 
 def ping(conn: psycopg.Connection[DictRow]) -> dict[str, Any]:
-    row = conn.execute("SELECT current_user AS db_user, current_setting('server_version') AS version").fetchone()
+    row = conn.execute(
+        "SELECT current_user AS db_user, current_setting('server_version') AS version"
+    ).fetchone()
     assert row is not None
     return {
         "status": "ok",

@@ -41,7 +41,7 @@ class LambdaContext:
         return max(0, self._deadline_ms - int(time.time() * 1000))
 
 
-def _error(exc: BaseException, error_type: str | None = None, message: str | None = None) -> dict:
+def _error(exc: BaseException, error_type: str | None = None, message: str | None = None) -> dict[str, Any]:
     tb = traceback.extract_tb(exc.__traceback__)
     return {
         "errorMessage": message if message is not None else str(exc),
@@ -51,7 +51,7 @@ def _error(exc: BaseException, error_type: str | None = None, message: str | Non
     }
 
 
-def _log_error(error: dict, exc: BaseException | None) -> None:
+def _log_error(error: dict[str, Any], exc: BaseException | None) -> None:
     # AWS's runtime logs "[ERROR] Type: message" followed by the traceback.
     lines = [f"[ERROR] {error['errorType']}: {error['errorMessage']}"]
     if exc is not None and error["stackTrace"]:
@@ -63,13 +63,19 @@ def _log_error(error: dict, exc: BaseException | None) -> None:
 def _load_handler(handler_spec: str) -> Any:
     module_name, _, func_name = handler_spec.rpartition(".")
     if not module_name:
-        raise _InitError("Runtime.MalformedHandlerName", f"Bad handler '{handler_spec}': not enough values to unpack")
+        raise _InitError(
+            "Runtime.MalformedHandlerName", f"Bad handler '{handler_spec}': not enough values to unpack"
+        )
     try:
         module = importlib.import_module(module_name.replace("/", "."))
     except ImportError as exc:
-        raise _InitError("Runtime.ImportModuleError", f"Unable to import module '{module_name}': {exc}") from exc
+        raise _InitError(
+            "Runtime.ImportModuleError", f"Unable to import module '{module_name}': {exc}"
+        ) from exc
     except SyntaxError as exc:
-        raise _InitError("Runtime.UserCodeSyntaxError", f"Syntax error in module '{module_name}': {exc}") from exc
+        raise _InitError(
+            "Runtime.UserCodeSyntaxError", f"Syntax error in module '{module_name}': {exc}"
+        ) from exc
     try:
         return getattr(module, func_name)
     except AttributeError as exc:
@@ -97,7 +103,10 @@ def _configure_path() -> None:
     version = f"python{sys.version_info.major}.{sys.version_info.minor}"
     layer_paths: list[str] = []
     for layer in filter(None, os.environ.get("LAB_LAMBDA_LAYERS", "").split(os.pathsep)):
-        layer_paths += [os.path.join(layer, "python", "lib", version, "site-packages"), os.path.join(layer, "python")]
+        layer_paths += [
+            os.path.join(layer, "python", "lib", version, "site-packages"),
+            os.path.join(layer, "python"),
+        ]
     # sys.path[0] is this file's folder: the function must not see the executor.
     sys.path[:] = [task_root, *layer_paths, *sys.path[1:]]
     os.chdir(task_root)
@@ -111,7 +120,7 @@ def main() -> None:
     results = os.fdopen(result_fd, "w", encoding="utf-8", buffering=1)
     requests = os.fdopen(request_fd, "r", encoding="utf-8")
 
-    def send(message: dict) -> None:
+    def send(message: dict[str, Any]) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         results.write(json.dumps(message) + "\n")
@@ -141,7 +150,12 @@ def main() -> None:
                 raise _InitError("Runtime.MarshalError", f"Unable to marshal response: {exc}") from exc
             message: dict[str, Any] = {"type": "result", "payload": body}
         except _InitError as exc:
-            error = {"errorMessage": exc.message, "errorType": exc.error_type, "requestId": "", "stackTrace": []}
+            error = {
+                "errorMessage": exc.message,
+                "errorType": exc.error_type,
+                "requestId": "",
+                "stackTrace": [],
+            }
             _log_error(error, None)
             message = {"type": "error", "error": error}
         except Exception as exc:  # every handler failure becomes a FunctionError, as on AWS

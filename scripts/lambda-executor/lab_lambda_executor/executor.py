@@ -6,6 +6,7 @@ LAB_LAMBDA_RUNTIMES ("python3.13=/path/to/python,..."): a clean Python with boto
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -44,8 +45,9 @@ def interpreter_for(function_version: FunctionVersion) -> str:
     runtime = function_version.config.runtime
     path = runtime_interpreters().get(str(runtime))
     if not path:
+        configured = os.environ.get("LAB_LAMBDA_RUNTIMES", "")
         raise LambdaRuntimeException(
-            f"Runtime {runtime} is not available to the native executor (LAB_LAMBDA_RUNTIMES={os.environ.get('LAB_LAMBDA_RUNTIMES', '')!r})"
+            f"Runtime {runtime} is not available to the native executor (LAB_LAMBDA_RUNTIMES={configured!r})"
         )
     if not os.access(path, os.X_OK):
         raise LambdaRuntimeException(f"Interpreter for runtime {runtime} is not executable: {path}")
@@ -105,11 +107,15 @@ class NativeRuntimeExecutor(RuntimeExecutor):
         self._init_offset = self._log_path.stat().st_size
         request_read, request_write = os.pipe()
         result_read, result_write = os.pipe()
-        log = open(self._log_path, "ab")
+        log = open(self._log_path, "ab")  # noqa: SIM115 (the child holds it; closed right after the fork)
         try:
             self._process = subprocess.Popen(
                 [interpreter, "-I", "-B", str(BOOTSTRAP)],
-                env={**self._process_env(), "LAB_RESULT_FD": str(result_write), "LAB_REQUEST_FD": str(request_read)},
+                env={
+                    **self._process_env(),
+                    "LAB_RESULT_FD": str(result_write),
+                    "LAB_REQUEST_FD": str(request_read),
+                },
                 cwd=str(self._workdir),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -133,10 +139,8 @@ class NativeRuntimeExecutor(RuntimeExecutor):
         process, self._process = self._process, None
         for stream in (self._requests, self._results):
             if stream is not None:
-                try:
+                with contextlib.suppress(OSError):
                     stream.close()
-                except OSError:
-                    pass
         self._requests = self._results = None
         if process is not None and process.poll() is None:
             process.terminate()
@@ -174,16 +178,18 @@ class NativeRuntimeExecutor(RuntimeExecutor):
                 self._kill()
                 logs = self._read_log(offset)
                 if exited:
+                    reason = "Runtime exited without providing a reason"
                     error = {
                         "errorType": "Runtime.ExitError",
-                        "errorMessage": f"RequestId: {request_id} Error: Runtime exited without providing a reason",
+                        "errorMessage": f"RequestId: {request_id} Error: {reason}",
                     }
                 else:
+                    reason = f"Task timed out after {timeout_s:.2f} seconds"
                     error = {
                         "errorType": "Sandbox.Timedout",
-                        "errorMessage": f"RequestId: {request_id} Error: Task timed out after {timeout_s:.2f} seconds",
+                        "errorMessage": f"RequestId: {request_id} Error: {reason}",
                     }
-                    logs += f"{_now()} {request_id} Task timed out after {timeout_s:.2f} seconds\n"
+                    logs += f"{_now()} {request_id} {reason}\n"
                 report = {"duration-ms": (time.monotonic() - started) * 1000}
                 return self._result(request_id, error, True, logs, report, init)
             logs = self._read_log(offset)
@@ -273,9 +279,8 @@ class NativeRuntimeExecutor(RuntimeExecutor):
 
 def _gateway_host() -> str:
     host = config.GATEWAY_LISTEN[0].host
-    return "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
+    return "127.0.0.1" if host in ("", "0.0.0.0", "::") else host  # noqa: S104 (a comparison, not a bind)
 
 
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
