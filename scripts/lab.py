@@ -300,10 +300,10 @@ def prepare_pg_dir() -> Path:
 
 
 def check_ports_free() -> None:
-    if port_in_use("127.0.0.1", 4566):
-        raise LabError("port 4566 is already in use (another LocalStack?): stop it first (`make down`)")
     if port_in_use("127.0.0.1", PG_PORT):
         raise LabError(f"port {PG_PORT} (Postgres) is already in use: stop what holds it or set LAB_PG_PORT")
+    if port_in_use("127.0.0.1", 4566):
+        raise LabError("port 4566 is already in use (another LocalStack?): stop it first (`make down`)")
 
 
 def start_postgres() -> None:

@@ -11,7 +11,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,8 @@ import boto3
 import psycopg
 import pytest
 from psycopg.rows import DictRow, dict_row
+
+from tests_support import admin_conninfo, app_conninfo
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,20 +31,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         for layer in ("integration", "e2e"):
             if f"{os.sep}{layer}{os.sep}" in str(item.path):
                 item.add_marker(getattr(pytest.mark, layer))
-
-
-def poll[T](
-    fetch: Callable[[], T | None], *, timeout: float = 20.0, interval: float = 0.1, what: str = "condition"
-) -> T:
-    """Call fetch until it returns something truthy; fail with `what` when the deadline passes."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fetch()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
 
 
 @pytest.fixture(scope="session")
@@ -61,25 +48,6 @@ def aws(endpoint: str) -> Callable[[str], Any]:
         return session.client(service, endpoint_url=endpoint)  # type: ignore[call-overload]
 
     return client
-
-
-def admin_conninfo(dbname: str | None = None) -> dict[str, Any]:
-    return {
-        "host": os.environ.get("LAB_PG_HOST", "127.0.0.1"),
-        "port": int(os.environ.get("LAB_PG_PORT", "15432")),
-        "user": os.environ.get("LAB_PG_USER", "postgres"),
-        "password": os.environ.get("LAB_PG_PASSWORD", "postgres"),
-        "dbname": dbname or os.environ.get("LAB_DB_NAME", "outbox"),
-        "connect_timeout": 5,
-    }
-
-
-def app_conninfo() -> dict[str, Any]:
-    return {
-        **admin_conninfo(),
-        "user": os.environ.get("LAB_APP_DB_USER", "outbox_app"),
-        "password": os.environ.get("LAB_APP_DB_PASSWORD", "outbox_app"),
-    }
 
 
 @pytest.fixture

@@ -1,0 +1,112 @@
+"""Builders of Lambda events and contexts for tests that call handlers in-process."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+
+@dataclass
+class FakeLambdaContext:
+    function_name: str
+    function_version: str = "$LATEST"
+    memory_limit_in_mb: int = 256
+    aws_request_id: str = ""
+    invoked_function_arn: str = ""
+    log_group_name: str = ""
+    log_stream_name: str = ""
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 10_000
+
+
+def lambda_context(function_name: str) -> Any:
+    return FakeLambdaContext(
+        function_name=function_name,
+        aws_request_id=str(uuid.uuid4()),
+        invoked_function_arn=f"arn:aws:lambda:us-east-1:000000000000:function:{function_name}",
+    )
+
+
+def sqs_event(messages: list[tuple[str, str]], queue: str = "outbox-lab-smoke") -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "messageId": message_id,
+                "receiptHandle": f"handle-{message_id}",
+                "body": body,
+                "attributes": {"ApproximateReceiveCount": "1"},
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": f"arn:aws:sqs:us-east-1:000000000000:{queue}",
+                "awsRegion": "us-east-1",
+            }
+            for message_id, body in messages
+        ]
+    }
+
+
+def api_event(method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A REST API (v1) proxy event as API Gateway sends it to a Lambda integration."""
+    return {
+        "resource": path,
+        "path": path,
+        "httpMethod": method,
+        "headers": {"Content-Type": "application/json"},
+        "multiValueHeaders": {"Content-Type": ["application/json"]},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": path,
+            "httpMethod": method,
+            "path": f"/lab{path}",
+            "stage": "lab",
+            "requestId": str(uuid.uuid4()),
+            "identity": {"sourceIp": "127.0.0.1"},
+        },
+        "body": json.dumps(body) if body is not None else None,
+        "isBase64Encoded": False,
+    }
+
+
+def admin_conninfo(dbname: str | None = None) -> dict[str, Any]:
+    return {
+        "host": os.environ.get("LAB_PG_HOST", "127.0.0.1"),
+        "port": int(os.environ.get("LAB_PG_PORT", "15432")),
+        "user": os.environ.get("LAB_PG_USER", "postgres"),
+        "password": os.environ.get("LAB_PG_PASSWORD", "postgres"),
+        "dbname": dbname or os.environ.get("LAB_DB_NAME", "outbox"),
+        "connect_timeout": 5,
+    }
+
+
+def app_conninfo() -> dict[str, Any]:
+    return {
+        **admin_conninfo(),
+        "user": os.environ.get("LAB_APP_DB_USER", "outbox_app"),
+        "password": os.environ.get("LAB_APP_DB_PASSWORD", "outbox_app"),
+    }
+
+
+def poll[T](
+    fetch: Callable[[], T | None], *, timeout: float = 20.0, interval: float = 0.1, what: str = "condition"
+) -> T:
+    """Call fetch until it returns something truthy; fail with `what` when the deadline passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fetch()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)
