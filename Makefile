@@ -5,13 +5,13 @@ SHELL := /bin/bash
 
 PYTHON ?= python3
 LAB := $(PYTHON) scripts/lab.py
-VENV_BIN := .lab/venv/bin
+VENV_BIN := $(or $(LAB_DIR),.lab)/venv/bin
 PYTEST := $(VENV_BIN)/pytest
 
 .PHONY: help up apply down destroy build migrate test unit integration e2e lint fmt logs urls outputs doctor clean venv
 
 help: ## list the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 up: ## start Postgres + LocalStack (LAB_MODE=docker|native to force a mode)
 	@$(LAB) up
@@ -19,7 +19,7 @@ up: ## start Postgres + LocalStack (LAB_MODE=docker|native to force a mode)
 apply: ## build the layer and zips, migrate, deploy with Terraform, print curl lines
 	@$(LAB) apply
 
-down: ## stop everything the lab started (its data goes too)
+down: ## stop everything the lab started (LocalStack state goes; Postgres data stays until clean)
 	@$(LAB) down
 
 destroy: ## terraform destroy the deployed stack (the lab stays up)
@@ -66,8 +66,11 @@ logs: ## tail LocalStack and Postgres logs (FUNCTION=name for a Lambda's CloudWa
 urls: ## print the deployed URLs and ready-to-paste curl lines
 	@$(LAB) urls
 
+outputs: ## print the Terraform outputs as JSON
+	@$(LAB) outputs
+
 doctor: ## check the machine's prerequisites without starting anything
 	@$(LAB) doctor
 
-clean: down ## stop the lab and delete .lab/ (venvs, build cache, state)
-	rm -rf .lab
+clean: ## stop the lab and delete .lab/ (venvs, build cache, Postgres data, state)
+	@$(LAB) clean

@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import time
+import tomllib
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -39,6 +40,10 @@ AWS_PROVIDER_VERSION = "5.100.0"
 
 PG_PORT = int(os.environ.get("LAB_PG_PORT", "15432"))
 PG_SUPERUSER_PASSWORD = os.environ.get("LAB_PG_PASSWORD", "postgres")
+# The database and least-privilege role: created by scripts/migrate.py, used by the Lambdas.
+DB_NAME = os.environ.get("LAB_DB_NAME", "outbox")
+APP_DB_USER = os.environ.get("LAB_APP_DB_USER", "outbox_app")
+APP_DB_PASSWORD = os.environ.get("LAB_APP_DB_PASSWORD", "outbox_app")
 EDGE = "127.0.0.1:4566"
 ENDPOINT = os.environ.get("LOCALSTACK_ENDPOINT", "http://localhost:4566")
 
@@ -171,6 +176,12 @@ def stamp_of(*parts: object) -> str:
     return digest.hexdigest()
 
 
+def dependency_groups() -> str:
+    """The project's dependency groups: what the venvs install (tool settings do not count)."""
+    groups = tomllib.loads((ROOT / "pyproject.toml").read_text())["dependency-groups"]
+    return json.dumps(groups, sort_keys=True)
+
+
 def ensure_venv(path: Path, python: str, install: list[list[str]], stamp: str, label: str) -> None:
     """Create or refresh a venv; skipped when the stamp of its inputs is unchanged."""
     stamp_file = path / ".lab-stamp"
@@ -194,7 +205,7 @@ def ensure_dev_venv() -> None:
         VENV,
         python,
         [["--group", f"{ROOT / 'pyproject.toml'}:dev"]],
-        stamp_of(ROOT / "pyproject.toml", PIP_VERSION),
+        stamp_of(dependency_groups(), PIP_VERSION),
         "dev tools",
     )
 
@@ -206,7 +217,7 @@ def ensure_native_venvs() -> str:
         RUNTIME_VENV,
         python,
         [["--group", f"{ROOT / 'pyproject.toml'}:runtime"]],
-        stamp_of(ROOT / "pyproject.toml", PIP_VERSION),
+        stamp_of(dependency_groups(), PIP_VERSION),
         f"the Lambda {RUNTIME} runtime",
     )
     executor_sources = sorted((EXECUTOR_DIR / "lab_lambda_executor").glob("*.py"))
@@ -258,7 +269,13 @@ def pick_mode() -> str:
             raise LabError(f"LAB_MODE must be docker or native, not {forced!r}")
         return forced
     if shutil.which("docker"):
-        probe = subprocess.run(["docker", "info"], capture_output=True, text=True, check=False, timeout=20)
+        try:
+            probe = subprocess.run(
+                ["docker", "info"], capture_output=True, text=True, check=False, timeout=20
+            )
+        except subprocess.TimeoutExpired:
+            say("`docker info` did not answer in 20 s: using native mode")
+            return "native"
         if probe.returncode == 0:
             return "docker"
     return "native"
@@ -287,9 +304,9 @@ def prepare_pg_dir() -> Path:
         reachable = subprocess.run(["runuser", "-u", "postgres", "--", "test", "-x", str(LAB)], check=False)
         if reachable.returncode != 0:
             # Some parent folder (e.g. a 0700 mktemp dir) is closed to the postgres user.
-            outside = Path("/var/tmp/outbox-lab")  # noqa: S108 (a fixed, root-created parent) / hashlib.sha256(str(LAB).encode()).hexdigest()[:12]
+            parent = Path("/var/tmp/outbox-lab")  # noqa: S108 (root creates it; postgres gets one child)
+            outside = parent / hashlib.sha256(str(LAB).encode()).hexdigest()[:12]
             outside.mkdir(parents=True, exist_ok=True)
-            shutil.chown(outside.parent, "postgres")
             shutil.chown(outside, "postgres")
             target.symlink_to(outside)
             return outside
@@ -492,7 +509,7 @@ def cmd_up(_: argparse.Namespace) -> None:
 def cmd_down(_: argparse.Namespace) -> None:
     mode = current_mode()
     if mode == "docker":
-        run(compose("down", "-v", "--remove-orphans"))
+        run(compose("down", "--remove-orphans"))
     else:
         stop_localstack()
         stop_postgres()
@@ -502,6 +519,18 @@ def cmd_down(_: argparse.Namespace) -> None:
         (LAB / stale).unlink(missing_ok=True)
     shutil.rmtree(LAB / "tmp", ignore_errors=True)
     say("down")
+
+
+def cmd_clean(args: argparse.Namespace) -> None:
+    """Down, then delete everything the lab keeps: Postgres data, venvs, build cache, state."""
+    if current_mode() == "docker":
+        run(compose("down", "-v", "--remove-orphans"))
+    cmd_down(args)
+    data = pg_dir()
+    if data.is_symlink():
+        shutil.rmtree(data.resolve(), ignore_errors=True)
+    shutil.rmtree(LAB, ignore_errors=True)
+    say(f"removed {LAB}")
 
 
 def require_up() -> str:
@@ -555,7 +584,7 @@ def terraform_init(env: dict[str, str]) -> None:
         return stamp_of(
             TERRAFORM_DIR / ".terraform.lock.hcl",
             *sorted(TERRAFORM_DIR.rglob("*.tf")),
-            env["TF_CLI_CONFIG_FILE"],
+            Path(env["TF_CLI_CONFIG_FILE"]),
         )
 
     stamp_file = LAB / "terraform-data" / ".lab-stamp"
@@ -581,6 +610,9 @@ def terraform_vars(mode: str) -> list[str]:
         "db_port": str(PG_PORT if native else 5432),
         "layer_delivery": os.environ.get("LAYER_DELIVERY", "attach" if native else "bundle"),
         "architecture": os.environ.get("LAMBDA_ARCH", "x86_64"),
+        "db_name": DB_NAME,
+        "db_app_user": APP_DB_USER,
+        "db_app_password": APP_DB_PASSWORD,
     }
     return [f"-var={key}={value}" for key, value in values.items()]
 
@@ -613,7 +645,14 @@ def cmd_migrate(_: argparse.Namespace) -> None:
 
 
 def db_admin_env() -> dict[str, str]:
-    return {"LAB_PG_HOST": "127.0.0.1", "LAB_PG_PORT": str(PG_PORT), "LAB_PG_PASSWORD": PG_SUPERUSER_PASSWORD}
+    return {
+        "LAB_PG_HOST": "127.0.0.1",
+        "LAB_PG_PORT": str(PG_PORT),
+        "LAB_PG_PASSWORD": PG_SUPERUSER_PASSWORD,
+        "LAB_DB_NAME": DB_NAME,
+        "LAB_APP_DB_USER": APP_DB_USER,
+        "LAB_APP_DB_PASSWORD": APP_DB_PASSWORD,
+    }
 
 
 def cmd_apply(args: argparse.Namespace) -> None:
@@ -645,7 +684,8 @@ def terraform_outputs(env: dict[str, str] | None = None) -> dict[str, Any]:
         check=False,
     )
     if out.returncode != 0:
-        raise LabError(f"no Terraform outputs (run `make apply`): {out.stderr.strip().splitlines()[-1:]}")
+        last = (out.stderr.strip().splitlines() or ["terraform output failed"])[-1]
+        raise LabError(f"no Terraform outputs (run `make apply`): {last}")
     return {key: value["value"] for key, value in json.loads(out.stdout).items()}
 
 
@@ -706,8 +746,10 @@ def cmd_function_logs(name: str, lines: int) -> None:
         "logs = boto3.client('logs', endpoint_url=sys.argv[1], region_name='us-east-1',"
         " aws_access_key_id='test', aws_secret_access_key='test')\n"
         "group = '/aws/lambda/' + sys.argv[2]\n"
-        "events = logs.filter_log_events(logGroupName=group, limit=int(sys.argv[3]))['events']\n"
-        "for event in events: print(event['message'].rstrip())\n"
+        "pages = logs.get_paginator('filter_log_events').paginate(logGroupName=group)\n"
+        "events = [event for page in pages for event in page['events']]\n"
+        "events.sort(key=lambda event: event['timestamp'])\n"
+        "for event in events[-int(sys.argv[3]):]: print(event['message'].rstrip())\n"
     )
     run([dev_python(), "-c", script, ENDPOINT, name, str(lines)])
 
@@ -762,6 +804,7 @@ def main() -> None:
         "venv": lambda _: ensure_dev_venv(),
         "check-deployed": cmd_check_deployed,
         "validate": cmd_validate,
+        "clean": cmd_clean,
     }
     for name, command in commands.items():
         sub.add_parser(name).set_defaults(func=command)

@@ -16,7 +16,9 @@ locals {
   # Attached layer, or nothing when each zip carries the dependencies itself.
   layers = [for layer in aws_lambda_layer_version.deps : layer.arn]
 
-  function_zip = { for name in ["ping", "smoke_worker"] : name => local.bundled ? "${var.artifacts_dir}/${name}-bundled-${var.architecture}.zip" : "${var.artifacts_dir}/${name}.zip" }
+  # Every lambdas/<name>/handler.py is a function scripts/build.py zips.
+  function_names = [for handler in fileset("${path.module}/../lambdas", "*/handler.py") : dirname(handler)]
+  function_zip   = { for name in local.function_names : name => local.bundled ? "${var.artifacts_dir}/${name}-bundled-${var.architecture}.zip" : "${var.artifacts_dir}/${name}.zip" }
 }
 
 resource "aws_lambda_layer_version" "deps" {

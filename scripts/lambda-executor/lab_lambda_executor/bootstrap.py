@@ -107,8 +107,8 @@ def _configure_path() -> None:
             os.path.join(layer, "python", "lib", version, "site-packages"),
             os.path.join(layer, "python"),
         ]
-    # sys.path[0] is this file's folder: the function must not see the executor.
-    sys.path[:] = [task_root, *layer_paths, *sys.path[1:]]
+    # Run with -I, so neither this file's folder nor PYTHONPATH is on sys.path: only the runtime's own.
+    sys.path[:] = [task_root, *layer_paths, *sys.path]
     os.chdir(task_root)
 
 
