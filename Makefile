@@ -8,7 +8,7 @@ LAB := $(PYTHON) scripts/lab.py
 VENV_BIN := $(or $(LAB_DIR),.lab)/venv/bin
 PYTEST := $(VENV_BIN)/pytest
 
-.PHONY: help up apply down destroy build migrate test unit integration e2e lint fmt logs urls outputs doctor clean venv
+.PHONY: help up apply down destroy build migrate test unit integration e2e lint fmt logs urls outputs doctor clean venv bench
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -59,6 +59,9 @@ fmt: venv ## format Python and Terraform
 	$(VENV_BIN)/ruff format .
 	$(VENV_BIN)/ruff check --fix .
 	terraform fmt -recursive terraform
+
+bench: venv ## lifecycle benchmark: make up/apply/down timings, warm /ping latency (benchmarks/results/)
+	$(VENV_BIN)/python benchmarks/lab_lifecycle.py
 
 logs: ## tail LocalStack and Postgres logs (FUNCTION=name for a Lambda's CloudWatch log)
 	@$(LAB) logs $(if $(FUNCTION),--function $(FUNCTION))

@@ -13,7 +13,6 @@ import decimal
 import importlib
 import json
 import os
-import resource
 import sys
 import time
 import traceback
@@ -93,8 +92,19 @@ class _InitError(Exception):
 
 def _json_default(value: Any) -> Any:
     if isinstance(value, decimal.Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
+        if value.is_finite() and value == value.to_integral_value():
+            return int(value)
+        return float(value)
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _peak_memory_mb() -> int:
+    """This process's own peak RSS (ru_maxrss would include the parent's peak from before exec)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) // 1024
+    return 0
 
 
 def _configure_path() -> None:
@@ -134,6 +144,11 @@ def main() -> None:
         _log_error(error, None)
         send({"type": "init-error", "error": error})
         return
+    except Exception as exc:  # e.g. settings validated at import: AWS reports it as the init error
+        error = _error(exc)
+        _log_error(error, exc)
+        send({"type": "init-error", "error": error})
+        return
     send({"type": "ready", "init-ms": (time.perf_counter() - started) * 1000})
 
     for line in requests:
@@ -164,7 +179,7 @@ def main() -> None:
             _log_error(error, exc)
             message = {"type": "error", "error": error}
         message["duration-ms"] = (time.perf_counter() - began) * 1000
-        message["max-rss-mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+        message["max-rss-mb"] = _peak_memory_mb()
         send(message)
 
 

@@ -93,7 +93,6 @@ class NativeRuntimeExecutor(RuntimeExecutor):
             "LANG": "C.UTF-8",
             "HOME": str(self._workdir),
             "TMPDIR": str(self._workdir),
-            "PYTHONDONTWRITEBYTECODE": "1",
             **self._env_vars,
             "LAMBDA_TASK_ROOT": task_root,
             "LAMBDA_RUNTIME_DIR": str(BOOTSTRAP.parent),
@@ -110,7 +109,9 @@ class NativeRuntimeExecutor(RuntimeExecutor):
         log = open(self._log_path, "ab")  # noqa: SIM115 (the child holds it; closed right after the fork)
         try:
             self._process = subprocess.Popen(
-                [interpreter, "-I", "-B", str(BOOTSTRAP)],
+                # -I: nothing of LocalStack's environment on sys.path; -B: the task root is read-only;
+                # -u: output reaches the log even when a timeout kills the process.
+                [interpreter, "-I", "-B", "-u", str(BOOTSTRAP)],
                 env={
                     **self._process_env(),
                     "LAB_RESULT_FD": str(result_write),
@@ -128,11 +129,14 @@ class NativeRuntimeExecutor(RuntimeExecutor):
             os.close(result_write)
         self._requests = os.fdopen(request_write, "w", encoding="utf-8", buffering=1)
         self._results = os.fdopen(result_read, "r", encoding="utf-8")
-        message = self._read_message(time.monotonic() + config.LAMBDA_RUNTIME_ENVIRONMENT_TIMEOUT)
+        try:
+            message = self._read_message(time.monotonic() + config.LAMBDA_RUNTIME_ENVIRONMENT_TIMEOUT)
+        except _EnvironmentExited:
+            message = None
         if message is None:
             logs = self._read_log(self._init_offset)
             self._kill()
-            raise LambdaRuntimeException(f"Lambda environment {self.id} exited during init: {logs[-2000:]}")
+            raise LambdaRuntimeException(f"Lambda environment {self.id} did not get ready: {logs[-2000:]}")
         self._init_report = message
 
     def _kill(self) -> None:
@@ -172,24 +176,20 @@ class NativeRuntimeExecutor(RuntimeExecutor):
             started = time.monotonic()
             deadline_ms = int(time.time() * 1000) + timeout_s * 1000
             self._requests.write(json.dumps({**payload, "deadline-ms": deadline_ms}) + "\n")
-            message = self._read_message(started + timeout_s + TIMEOUT_GRACE_S)
-            if message is None:
-                exited = self._process is not None and self._process.poll() is not None
-                self._kill()
+            try:
+                message = self._read_message(started + timeout_s + TIMEOUT_GRACE_S)
+                failure = (
+                    None if message else ("Sandbox.Timedout", f"Task timed out after {timeout_s:.2f} seconds")
+                )
+            except _EnvironmentExited:
+                message, failure = None, ("Runtime.ExitError", "Runtime exited without providing a reason")
+            if message is None or failure is not None:
+                error_type, reason = failure or ("Sandbox.Timedout", "no result")
+                self._kill()  # the next invoke starts a fresh environment, as on AWS
                 logs = self._read_log(offset)
-                if exited:
-                    reason = "Runtime exited without providing a reason"
-                    error = {
-                        "errorType": "Runtime.ExitError",
-                        "errorMessage": f"RequestId: {request_id} Error: {reason}",
-                    }
-                else:
-                    reason = f"Task timed out after {timeout_s:.2f} seconds"
-                    error = {
-                        "errorType": "Sandbox.Timedout",
-                        "errorMessage": f"RequestId: {request_id} Error: {reason}",
-                    }
+                if error_type == "Sandbox.Timedout":
                     logs += f"{_now()} {request_id} {reason}\n"
+                error = {"errorType": error_type, "errorMessage": f"RequestId: {request_id} Error: {reason}"}
                 report = {"duration-ms": (time.monotonic() - started) * 1000}
                 return self._result(request_id, error, True, logs, report, init)
             logs = self._read_log(offset)
@@ -198,7 +198,7 @@ class NativeRuntimeExecutor(RuntimeExecutor):
             return self._result(request_id, message["error"], True, logs, message, init)
 
     def _read_message(self, deadline: float) -> dict[str, Any] | None:
-        """The next line from the result pipe, or None when the process ended or the deadline passed."""
+        """The next message from the result pipe; None past the deadline; raises if the process ended."""
         assert self._results is not None
         while True:
             remaining = deadline - time.monotonic()
@@ -207,7 +207,9 @@ class NativeRuntimeExecutor(RuntimeExecutor):
             ready, _, _ = select.select([self._results], [], [], remaining)
             if ready:
                 line = self._results.readline()
-                return json.loads(line) if line else None
+                if not line:
+                    raise _EnvironmentExited
+                return dict(json.loads(line))
 
     def _read_log(self, offset: int) -> str:
         with open(self._log_path, "rb") as log:
@@ -275,6 +277,10 @@ class NativeRuntimeExecutor(RuntimeExecutor):
             LOG.warning("LAB_LAMBDA_RUNTIMES is empty: the native executor cannot run any function")
             return False
         return True
+
+
+class _EnvironmentExited(Exception):
+    """The function's process closed the result pipe: it exited or crashed."""
 
 
 def _gateway_host() -> str:
