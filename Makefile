@@ -52,13 +52,13 @@ lint: venv ## ruff, mypy, terraform fmt -check and validate
 	$(VENV_BIN)/ruff check .
 	$(VENV_BIN)/ruff format --check .
 	$(VENV_BIN)/mypy
-	terraform fmt -check -recursive terraform
+	TF_CLI_CONFIG_FILE=/dev/null terraform fmt -check -recursive terraform
 	@$(LAB) validate
 
 fmt: venv ## format Python and Terraform
 	$(VENV_BIN)/ruff format .
 	$(VENV_BIN)/ruff check --fix .
-	terraform fmt -recursive terraform
+	TF_CLI_CONFIG_FILE=/dev/null terraform fmt -recursive terraform
 
 bench: venv ## lifecycle benchmark: make up/apply/down timings, warm /ping latency (benchmarks/results/)
 	$(VENV_BIN)/python benchmarks/lab_lifecycle.py

@@ -46,7 +46,10 @@ def lab_processes() -> list[str]:
 
 def ping_latency_ms() -> dict[str, float]:
     outputs = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "lab.py"), "outputs"], capture_output=True, text=True, check=True
+        [sys.executable, str(ROOT / "scripts" / "lab.py"), "outputs"],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     url = json.loads(outputs.stdout)["ping_url"]
     session = requests.Session()
