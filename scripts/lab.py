@@ -374,18 +374,15 @@ def start_postgres() -> None:
 
 
 def stop_postgres() -> None:
-    data = pg_dir() / "data"
+    # Resolved: the data may live outside .lab (see prepare_pg_dir), where the postgres user can reach it.
+    data = pg_dir().resolve() / "data"
     if not (data / "postmaster.pid").exists():
         return
-    try:
-        bindir = find_pg_bindir()
-    except LabError:
-        return
-    subprocess.run(
-        as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
-        capture_output=True,
-        check=False,
-    )
+    bindir = find_pg_bindir()
+    stop = as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"])
+    result = subprocess.run(stop, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise LabError(f"could not stop Postgres in {data}: {result.stderr.strip() or result.stdout.strip()}")
 
 
 def localstack_pid_file() -> Path:
