@@ -12,6 +12,7 @@ module "ping_function" {
   layers             = local.layers
   architecture       = var.architecture
   environment        = local.db_environment
+  policy_json        = data.aws_iam_policy_document.read_db_secret.json
   log_retention_days = var.log_retention_days
 }
 
@@ -45,6 +46,50 @@ resource "aws_lambda_permission" "api_ping" {
   source_arn    = "${aws_api_gateway_rest_api.this.execution_arn}/*/*"
 }
 
+module "jobs_api_function" {
+  source = "./modules/function"
+
+  name               = "${var.name_prefix}-jobs-api"
+  handler            = "jobs_api.handler.handler"
+  zip_path           = local.function_zip["jobs_api"]
+  layers             = local.layers
+  architecture       = var.architecture
+  environment        = local.db_environment
+  policy_json        = data.aws_iam_policy_document.read_db_secret.json
+  log_retention_days = var.log_retention_days
+}
+
+# Every path but /ping goes to the jobs API, so unknown routes and wrong methods get its JSON 404/405.
+resource "aws_api_gateway_resource" "proxy" {
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  parent_id   = aws_api_gateway_rest_api.this.root_resource_id
+  path_part   = "{proxy+}"
+}
+
+resource "aws_api_gateway_method" "proxy_any" {
+  rest_api_id   = aws_api_gateway_rest_api.this.id
+  resource_id   = aws_api_gateway_resource.proxy.id
+  http_method   = "ANY"
+  authorization = "NONE"
+}
+
+resource "aws_api_gateway_integration" "proxy_any" {
+  rest_api_id             = aws_api_gateway_rest_api.this.id
+  resource_id             = aws_api_gateway_resource.proxy.id
+  http_method             = aws_api_gateway_method.proxy_any.http_method
+  type                    = "AWS_PROXY"
+  integration_http_method = "POST"
+  uri                     = module.jobs_api_function.invoke_arn
+}
+
+resource "aws_lambda_permission" "api_jobs" {
+  statement_id  = "AllowApiGatewayInvoke"
+  action        = "lambda:InvokeFunction"
+  function_name = module.jobs_api_function.function_name
+  principal     = "apigateway.amazonaws.com"
+  source_arn    = "${aws_api_gateway_rest_api.this.execution_arn}/*/*"
+}
+
 resource "aws_api_gateway_deployment" "this" {
   rest_api_id = aws_api_gateway_rest_api.this.id
 
@@ -53,6 +98,9 @@ resource "aws_api_gateway_deployment" "this" {
       aws_api_gateway_resource.ping,
       aws_api_gateway_method.ping_get,
       aws_api_gateway_integration.ping_get,
+      aws_api_gateway_resource.proxy,
+      aws_api_gateway_method.proxy_any,
+      aws_api_gateway_integration.proxy_any,
     ]))
   }
 

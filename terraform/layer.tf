@@ -2,13 +2,9 @@ locals {
   layer_zip = "${var.artifacts_dir}/layer-${var.architecture}.zip"
   bundled   = var.layer_delivery == "bundle"
 
-  # Shared by every function: how to reach Postgres. Credentials move to Secrets Manager with the jobs API.
+  # Shared by every function: credentials come from Secrets Manager, never from the environment.
   db_environment = {
-    DB_HOST     = var.db_host
-    DB_PORT     = tostring(var.db_port)
-    DB_NAME     = var.db_name
-    DB_USER     = var.db_app_user
-    DB_PASSWORD = var.db_app_password
+    DB_SECRET_ID = aws_secretsmanager_secret.db.arn
     # Fail at import if the layer's compiled psycopg does not load, instead of falling back to a local libpq.
     PSYCOPG_IMPL = "binary"
   }

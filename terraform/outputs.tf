@@ -44,6 +44,21 @@ output "ping_execute_api_url" {
   value       = "${local.api_execute_api_base}/ping"
 }
 
+output "jobs_url" {
+  description = "POST /jobs (and GET /jobs/{job_id} below it) through the _user_request_ URL."
+  value       = "${local.api_user_request_base}/jobs"
+}
+
+output "jobs_execute_api_url" {
+  description = "POST /jobs through the /_aws/execute-api URL."
+  value       = "${local.api_execute_api_base}/jobs"
+}
+
+output "db_secret_arn" {
+  description = "Secrets Manager secret holding the Lambdas' database credentials."
+  value       = aws_secretsmanager_secret.db.arn
+}
+
 output "smoke_queue_url" {
   description = "Queue whose messages the smoke worker records in Postgres."
   value       = module.smoke_queue.url
@@ -58,6 +73,7 @@ output "functions" {
   description = "Function names by role."
   value = {
     ping         = module.ping_function.function_name
+    jobs_api     = module.jobs_api_function.function_name
     smoke_worker = module.smoke_worker.function_name
   }
 }
@@ -72,6 +88,8 @@ output "curl_examples" {
   value = [
     "curl -s ${local.api_user_request_base}/ping",
     "curl -s ${local.api_execute_api_base}/ping",
+    "curl -s -X POST ${local.api_user_request_base}/jobs -H 'Content-Type: application/json' -d '{\"client_id\":\"acme\",\"source_currency\":\"USD\",\"target_currency\":\"EUR\",\"source_amount\":\"100.00\"}'",
+    "curl -s ${local.api_user_request_base}/jobs/<job_id>",
     "awslocal sqs send-message --queue-url ${module.smoke_queue.url} --message-body hello",
   ]
 }

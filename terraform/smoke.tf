@@ -8,6 +8,8 @@ module "smoke_queue" {
 }
 
 data "aws_iam_policy_document" "smoke_worker" {
+  source_policy_documents = [data.aws_iam_policy_document.read_db_secret.json]
+
   statement {
     actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"]
     resources = [module.smoke_queue.arn]

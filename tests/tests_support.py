@@ -54,14 +54,20 @@ def sqs_event(messages: list[tuple[str, str]], queue: str = "outbox-lab-smoke") 
     }
 
 
-def api_event(method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+def api_event(
+    method: str,
+    path: str,
+    body: dict[str, Any] | str | None = None,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """A REST API (v1) proxy event as API Gateway sends it to a Lambda integration."""
+    headers = {"Content-Type": "application/json"} if headers is None else headers
     return {
         "resource": path,
         "path": path,
         "httpMethod": method,
-        "headers": {"Content-Type": "application/json"},
-        "multiValueHeaders": {"Content-Type": ["application/json"]},
+        "headers": headers,
+        "multiValueHeaders": {key: [value] for key, value in headers.items()},
         "queryStringParameters": None,
         "multiValueQueryStringParameters": None,
         "pathParameters": None,
@@ -74,7 +80,7 @@ def api_event(method: str, path: str, body: dict[str, Any] | None = None) -> dic
             "requestId": str(uuid.uuid4()),
             "identity": {"sourceIp": "127.0.0.1"},
         },
-        "body": json.dumps(body) if body is not None else None,
+        "body": body if isinstance(body, str) or body is None else json.dumps(body),
         "isBase64Encoded": False,
     }
 

@@ -41,6 +41,9 @@ def test_functions_run_python313_with_the_layer_and_binary_psycopg(
     for name in outputs["functions"].values():
         config = lambda_.get_function_configuration(FunctionName=name)
         assert config["Runtime"] == "python3.13"
-        assert config["Environment"]["Variables"]["PSYCOPG_IMPL"] == "binary"
+        env = config["Environment"]["Variables"]
+        assert env["PSYCOPG_IMPL"] == "binary"
+        assert env["DB_SECRET_ID"] == outputs["db_secret_arn"]
+        assert "DB_PASSWORD" not in env, "credentials come from Secrets Manager only"
         if outputs["layer_arn"]:
             assert [layer["Arn"] for layer in config["Layers"]] == [outputs["layer_arn"]]

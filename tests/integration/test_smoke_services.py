@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -11,32 +10,10 @@ import pytest
 from psycopg.rows import DictRow
 
 from labcore import db
-from labcore.config import db_settings
 from ping import service as ping_service
 from smoke_worker import handler as smoke_handler
 from smoke_worker import service as smoke_service
-from tests_support import app_conninfo, lambda_context, sqs_event
-
-
-@pytest.fixture
-def app_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """labcore configured from the environment as Terraform configures the deployed functions."""
-    info = app_conninfo()
-    for name, key in {
-        "DB_HOST": "host",
-        "DB_PORT": "port",
-        "DB_USER": "user",
-        "DB_PASSWORD": "password",
-    }.items():
-        monkeypatch.setenv(name, str(info[key]))
-    monkeypatch.setenv("DB_NAME", info["dbname"])
-    db_settings.cache_clear()
-    db._connection = None
-    yield
-    if db._connection is not None:
-        db._connection.close()
-    db._connection = None
-    db_settings.cache_clear()
+from tests_support import lambda_context, sqs_event
 
 
 def test_ping_reports_database_and_driver(app_db: psycopg.Connection[DictRow]) -> None:
