@@ -8,7 +8,7 @@ LAB := $(PYTHON) scripts/lab.py
 VENV_BIN := $(or $(LAB_DIR),.lab)/venv/bin
 PYTEST := $(VENV_BIN)/pytest
 
-.PHONY: help up apply down destroy build migrate test unit integration e2e lint fmt logs urls outputs doctor clean venv bench
+.PHONY: help up apply down destroy build migrate test unit integration e2e lint fmt logs urls outputs doctor clean venv bench bench-api bench-lifecycle
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -60,7 +60,12 @@ fmt: venv ## format Python and Terraform
 	$(VENV_BIN)/ruff check --fix .
 	TF_CLI_CONFIG_FILE=/dev/null terraform fmt -recursive terraform
 
-bench: venv ## lifecycle benchmark: make up/apply/down timings, warm /ping latency (benchmarks/results/)
+bench: bench-api bench-lifecycle ## every benchmark (results in benchmarks/results/)
+
+bench-api: venv ## jobs API: warm POST /jobs vs a trivial handler, cold start vs its floor (needs up apply)
+	$(VENV_BIN)/python benchmarks/jobs_api.py
+
+bench-lifecycle: venv ## make up/apply/down timings and warm /ping latency (ends with the lab down)
 	$(VENV_BIN)/python benchmarks/lab_lifecycle.py
 
 logs: ## tail LocalStack and Postgres logs (FUNCTION=name for a Lambda's CloudWatch log)
