@@ -46,6 +46,15 @@ resource "aws_lambda_permission" "api_ping" {
   source_arn    = "${aws_api_gateway_rest_api.this.execution_arn}/*/*"
 }
 
+data "aws_iam_policy_document" "jobs_api" {
+  source_policy_documents = [data.aws_iam_policy_document.read_db_secret.json]
+
+  statement {
+    actions   = ["lambda:InvokeFunction"]
+    resources = [module.dispatcher.arn]
+  }
+}
+
 module "jobs_api_function" {
   source = "./modules/function"
 
@@ -54,8 +63,8 @@ module "jobs_api_function" {
   zip_path           = local.function_zip["jobs_api"]
   layers             = local.layers
   architecture       = var.architecture
-  environment        = local.db_environment
-  policy_json        = data.aws_iam_policy_document.read_db_secret.json
+  environment        = merge(local.db_environment, { DISPATCHER_FUNCTION = module.dispatcher.function_name })
+  policy_json        = data.aws_iam_policy_document.jobs_api.json
   log_retention_days = var.log_retention_days
 }
 

@@ -59,6 +59,16 @@ output "db_secret_arn" {
   value       = aws_secretsmanager_secret.db.arn
 }
 
+output "jobs_queue_url" {
+  description = "Queue the dispatcher publishes conversion job events to."
+  value       = module.jobs_queue.url
+}
+
+output "jobs_dlq_url" {
+  description = "Dead-letter queue of the jobs queue."
+  value       = module.jobs_queue.dlq_url
+}
+
 output "smoke_queue_url" {
   description = "Queue whose messages the smoke worker records in Postgres."
   value       = module.smoke_queue.url
@@ -74,6 +84,8 @@ output "functions" {
   value = {
     ping         = module.ping_function.function_name
     jobs_api     = module.jobs_api_function.function_name
+    dispatcher   = module.dispatcher.function_name
+    worker       = module.worker.function_name
     smoke_worker = module.smoke_worker.function_name
   }
 }

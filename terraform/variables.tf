@@ -84,3 +84,45 @@ variable "log_retention_days" {
   description = "CloudWatch Logs retention of every function's log group."
   default     = 7
 }
+
+variable "jobs_max_receive_count" {
+  type        = number
+  description = "Deliveries of a jobs message before it moves to the DLQ."
+  default     = 3
+}
+
+variable "worker_timeout_s" {
+  type        = number
+  description = "Worker Lambda timeout; the jobs queue's visibility timeout is three times this."
+  default     = 10
+}
+
+variable "worker_batch_size" {
+  type        = number
+  description = "Messages per worker invocation. 1 with a batching window gives ~20 ms delivery on LocalStack: its poller long-polls until the batch is full or the window ends."
+  default     = 1
+}
+
+variable "worker_batching_window_s" {
+  type        = number
+  description = "MaximumBatchingWindowInSeconds; > 0 makes LocalStack long-poll instead of backing off ~1 s after an empty poll."
+  default     = 1
+}
+
+variable "dispatch_batch_size" {
+  type        = number
+  description = "Outbox rows the dispatcher claims per transaction."
+  default     = 100
+}
+
+variable "dispatch_max_attempts" {
+  type        = number
+  description = "Failed publishes before an outbox row is parked."
+  default     = 5
+}
+
+variable "outbox_retention_hours" {
+  type        = number
+  description = "Published outbox rows older than this are deleted by the scheduled dispatcher run."
+  default     = 24
+}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -82,6 +83,27 @@ def _headers_for_outbox() -> dict[str, str]:
     return headers
 
 
+@functools.cache
+def _lambda_client() -> Any:
+    import boto3
+    from botocore.config import Config
+
+    # A nudge is an optimisation: fail fast rather than hold the response.
+    config = Config(connect_timeout=1, read_timeout=2, retries={"max_attempts": 1, "mode": "standard"})
+    return boto3.client("lambda", config=config)
+
+
+def _nudge_dispatcher() -> None:
+    """Ask the dispatcher to run now (asynchronously); the schedule still catches what a nudge misses."""
+    name = os.environ.get("DISPATCHER_FUNCTION")
+    if not name:
+        return
+    try:
+        _lambda_client().invoke(FunctionName=name, InvocationType="Event", Payload=b'{"source": "jobs-api"}')
+    except Exception as exc:  # never fails the request: the job is committed and the schedule will publish it
+        logger.warning("dispatcher nudge failed", extra={"error": f"{type(exc).__name__}: {exc}"})
+
+
 @app.post("/jobs")
 def create_job() -> Response[str]:
     try:
@@ -94,6 +116,8 @@ def create_job() -> Response[str]:
         "job accepted",
         extra={"job_id": str(result.job.job_id), "new_job": result.created, "client_id": request.client_id},
     )
+    if result.created:
+        _nudge_dispatcher()
     location = f"/jobs/{result.job.job_id}"
     return _json_response(201 if result.created else 200, result.job.to_json(), {"Location": location})
 

@@ -1,0 +1,1 @@
+"""Outbox dispatcher: publishes due outbox rows to SQS, on a schedule and when nudged."""

@@ -1,0 +1,166 @@
+"""Claiming, publishing and marking outbox rows: at-least-once, never one row twice in a pass."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import psycopg
+from psycopg.rows import DictRow
+
+SQS_BATCH = 10
+
+
+@dataclass(frozen=True)
+class DispatchSettings:
+    batch_size: int = 100  # rows claimed per transaction
+    max_attempts: int = 5  # failed publishes before a row is parked
+    backoff_base_s: float = 2.0  # first retry after this, doubling per attempt
+    backoff_max_s: float = 300.0
+    retention_hours: float = 24.0  # published rows older than this are deleted
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    outbox_id: int
+    topic: str
+    event_type: str
+    payload: dict[str, Any]
+    headers: dict[str, str]
+
+
+@dataclass(frozen=True)
+class PublishFailure:
+    outbox_id: int
+    error: str
+
+
+class Publisher(Protocol):
+    def publish(self, messages: list[OutboxMessage]) -> list[PublishFailure]:
+        """Send the messages; return those the broker did not acknowledge."""
+        ...
+
+
+@dataclass
+class PassResult:
+    claimed: int = 0
+    published: int = 0
+    failed: int = 0
+    parked: list[int] = field(default_factory=list)
+
+    def add(self, other: PassResult) -> None:
+        self.claimed += other.claimed
+        self.published += other.published
+        self.failed += other.failed
+        self.parked.extend(other.parked)
+
+
+class SqsPublisher:
+    """SendMessageBatch to the queue of each message's topic; reads the Failed list of every call."""
+
+    def __init__(self, sqs: Any, queue_urls: dict[str, str]) -> None:
+        self.sqs = sqs
+        self.queue_urls = queue_urls
+
+    def publish(self, messages: list[OutboxMessage]) -> list[PublishFailure]:
+        failures: list[PublishFailure] = []
+        by_queue: dict[str, list[OutboxMessage]] = {}
+        for message in messages:
+            url = self.queue_urls.get(message.topic)
+            if url is None:
+                failures.append(PublishFailure(message.outbox_id, f"no queue for topic {message.topic!r}"))
+            else:
+                by_queue.setdefault(url, []).append(message)
+        for url, queued in by_queue.items():
+            for start in range(0, len(queued), SQS_BATCH):
+                failures += self._send(url, queued[start : start + SQS_BATCH])
+        return failures
+
+    def _send(self, url: str, chunk: list[OutboxMessage]) -> list[PublishFailure]:
+        entries = [
+            {
+                "Id": str(message.outbox_id),
+                "MessageBody": json.dumps(message.payload),
+                "MessageAttributes": {
+                    "topic": {"DataType": "String", "StringValue": message.topic},
+                    "event_type": {"DataType": "String", "StringValue": message.event_type},
+                    "outbox_id": {"DataType": "Number", "StringValue": str(message.outbox_id)},
+                    "correlation_id": {
+                        "DataType": "String",
+                        "StringValue": message.headers.get("correlation_id") or "none",
+                    },
+                },
+            }
+            for message in chunk
+        ]
+        try:
+            response = self.sqs.send_message_batch(QueueUrl=url, Entries=entries)
+        except Exception as exc:  # the whole call failed: every entry is retried later
+            return [PublishFailure(message.outbox_id, f"{type(exc).__name__}: {exc}") for message in chunk]
+        return [
+            PublishFailure(int(failed["Id"]), f"{failed.get('Code')}: {failed.get('Message', '')}".strip())
+            for failed in response.get("Failed", [])
+        ]
+
+
+def claim(conn: psycopg.Connection[DictRow], batch_size: int) -> list[OutboxMessage]:
+    """Lock the oldest due rows; rows another dispatcher holds are skipped, not waited for."""
+    rows = conn.execute(
+        "SELECT outbox_id, topic, event_type, payload, headers FROM outbox"
+        " WHERE published_at IS NULL AND parked_at IS NULL AND next_attempt_at <= now()"
+        " ORDER BY next_attempt_at, outbox_id LIMIT %s FOR UPDATE SKIP LOCKED",
+        (batch_size,),
+    ).fetchall()
+    return [OutboxMessage(**row) for row in rows]
+
+
+def dispatch_batch(
+    conn: psycopg.Connection[DictRow], publisher: Publisher, settings: DispatchSettings
+) -> PassResult:
+    """One claim-publish-mark cycle inside the caller's transaction (the locks last until commit).
+
+    A crash after publishing and before the commit publishes those rows again: at-least-once,
+    and consumers deduplicate on the outbox id.
+    """
+    messages = claim(conn, settings.batch_size)
+    if not messages:
+        return PassResult()
+    failures = publisher.publish(messages)
+    failed_ids = {failure.outbox_id for failure in failures}
+    published = [message.outbox_id for message in messages if message.outbox_id not in failed_ids]
+    if published:
+        conn.execute("UPDATE outbox SET published_at = now() WHERE outbox_id = ANY(%s)", (published,))
+    parked = _mark_failed(conn, failures, settings) if failures else []
+    return PassResult(claimed=len(messages), published=len(published), failed=len(failures), parked=parked)
+
+
+def _mark_failed(
+    conn: psycopg.Connection[DictRow], failures: list[PublishFailure], settings: DispatchSettings
+) -> list[int]:
+    """attempts + 1, the error, an exponential-backoff next attempt; parked once out of attempts."""
+    rows = conn.execute(
+        "UPDATE outbox AS o SET attempts = o.attempts + 1, last_error = f.error,"
+        " next_attempt_at = now() + make_interval(secs => least(%(cap)s, %(base)s * power(2, o.attempts))),"
+        " parked_at = CASE WHEN o.attempts + 1 >= %(max_attempts)s THEN now() END"
+        " FROM unnest(%(ids)s::bigint[], %(errors)s::text[]) AS f(id, error)"
+        " WHERE o.outbox_id = f.id RETURNING o.outbox_id, o.parked_at IS NOT NULL AS parked",
+        {
+            "ids": [failure.outbox_id for failure in failures],
+            "errors": [failure.error for failure in failures],
+            "base": settings.backoff_base_s,
+            "cap": settings.backoff_max_s,
+            "max_attempts": settings.max_attempts,
+        },
+    ).fetchall()
+    return sorted(row["outbox_id"] for row in rows if row["parked"])
+
+
+def purge_published(conn: psycopg.Connection[DictRow], retention_hours: float, limit: int = 5000) -> int:
+    """Delete published rows older than the retention period (bounded per call)."""
+    cur = conn.execute(
+        "DELETE FROM outbox WHERE outbox_id IN (SELECT outbox_id FROM outbox"
+        " WHERE published_at < now() - make_interval(secs => %s) ORDER BY published_at LIMIT %s)",
+        (retention_hours * 3600, limit),
+    )
+    return cur.rowcount

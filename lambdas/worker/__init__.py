@@ -1,0 +1,1 @@
+"""SQS-triggered worker: applies each outbox event once, routed by its topic."""
