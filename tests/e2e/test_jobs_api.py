@@ -23,6 +23,12 @@ def new_job(**overrides: Any) -> dict[str, Any]:
     }
 
 
+def same_request(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """The same job as the client asked for it (status and results move on as the worker runs)."""
+    keys = ("job_id", "client_id", "source_currency", "target_currency", "source_amount", "idempotency_key")
+    return all(a[key] == b[key] for key in keys)
+
+
 @pytest.fixture(scope="module")
 def jobs_url(outputs: dict[str, Any]) -> str:
     return str(outputs["jobs_url"])
@@ -38,10 +44,12 @@ def test_create_then_read_back(jobs_url: str, outputs: dict[str, Any]) -> None:
 
     read = requests.get(f"{jobs_url}/{job['job_id']}", timeout=10)
     assert read.status_code == 200
-    assert read.json() == job
+    # The worker may already have completed it: the request itself reads back unchanged.
+    assert same_request(read.json(), job)
+    assert read.json()["status"] in ("queued", "processing", "completed")
     # The other URL form reaches the same API.
     same = requests.get(f"{outputs['jobs_execute_api_url']}/{job['job_id']}", timeout=10)
-    assert same.json() == job
+    assert same_request(same.json(), job)
 
 
 def test_replay_returns_the_original_and_conflict_is_409(
@@ -52,7 +60,7 @@ def test_replay_returns_the_original_and_conflict_is_409(
     replay = requests.post(jobs_url, json=body, timeout=10)
     conflict = requests.post(jobs_url, json={**body, "source_amount": "20.00"}, timeout=10)
     assert (first.status_code, replay.status_code, conflict.status_code) == (201, 200, 409)
-    assert replay.json() == first.json()
+    assert same_request(replay.json(), first.json())
     assert conflict.json()["error"] == "conflict"
     counts = admin_db.execute(
         "SELECT (SELECT count(*) FROM conversion_jobs WHERE client_id = %(c)s) AS jobs,"
