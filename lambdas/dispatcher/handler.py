@@ -15,7 +15,7 @@ from labcore import db
 from labcore.clients import client
 from labcore.config import ConfigError
 
-logger = Logger(service="dispatcher")
+logger = Logger()  # service name from POWERTOOLS_SERVICE_NAME, shared with labcore's child loggers
 # Stop claiming when less than this is left: one pass (claim, 10 SendMessageBatch calls, mark) fits.
 TIME_RESERVE_MS = 3000
 

@@ -20,15 +20,19 @@ from pydantic import ValidationError
 from jobs_api import service
 from jobs_api.models import CreateJobRequest
 from labcore import db
-from labcore.errors import Conflict, DomainError, FieldProblem, InvalidInput, NotFound
+from labcore.errors import Conflict, FieldProblem, InvalidInput, NotFound
 
 MAX_BODY_BYTES = 16 * 1024
 CORRELATION_HEADER = "X-Correlation-Id"
 _CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 # Paths this API serves and their methods: what is not here is a 404, a wrong method a 405.
-ROUTES = {re.compile(r"^/jobs/?$"): ("POST",), re.compile(r"^/jobs/[^/]+/?$"): ("GET",)}
+ROUTES = {
+    re.compile(r"^/jobs/?$"): ("POST",),
+    re.compile(r"^/jobs/[^/]+/?$"): ("GET",),
+    re.compile(r"^/ping/?$"): ("GET",),  # served by the ping function; other methods fall through to here
+}
 
-logger = Logger(service="jobs-api")
+logger = Logger()  # service name from POWERTOOLS_SERVICE_NAME, shared with labcore's child loggers
 app = APIGatewayRestResolver()
 
 
@@ -118,7 +122,8 @@ def create_job() -> Response[str]:
     )
     if result.created:
         _nudge_dispatcher()
-    location = f"/jobs/{result.job.job_id}"
+    # Relative to the request URL, so it resolves under every stage and URL form (RFC 9110 10.2.2).
+    location = f"jobs/{result.job.job_id}"
     return _json_response(201 if result.created else 200, result.job.to_json(), {"Location": location})
 
 
@@ -154,11 +159,6 @@ def _not_found(exc: NotFound) -> Response[str]:
 @app.exception_handler(Conflict)
 def _conflict(exc: Conflict) -> Response[str]:
     return _error(409, exc.code, exc.message)
-
-
-@app.exception_handler(DomainError)
-def _domain(exc: DomainError) -> Response[str]:
-    return _error(422, exc.code, exc.message)
 
 
 @app.exception_handler(_UnsupportedMediaType)

@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from labcore import db
 from worker import service
 
-logger = Logger(service="worker")
+logger = Logger()  # service name from POWERTOOLS_SERVICE_NAME, shared with labcore's child loggers
 processor = BatchProcessor(event_type=EventType.SQS)
 
 

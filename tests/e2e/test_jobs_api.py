@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
+from urllib.parse import urljoin
 
 import psycopg
 import pytest
@@ -40,7 +41,8 @@ def test_create_then_read_back(jobs_url: str, outputs: dict[str, Any]) -> None:
     job = created.json()
     assert job["status"] == "queued"
     assert (job["source_amount"], job["target_amount"], job["rate"]) == ("19.9900", None, None)
-    assert created.headers["Location"] == f"/jobs/{job['job_id']}"
+    # Relative Location: resolved against the request URL it names this job under any URL form.
+    assert urljoin(jobs_url, created.headers["Location"]) == f"{jobs_url}/{job['job_id']}"
 
     read = requests.get(f"{jobs_url}/{job['job_id']}", timeout=10)
     assert read.status_code == 200
@@ -94,6 +96,7 @@ def test_correlation_id_round_trips_into_the_outbox(
         ("GET", "/jobs/not-a-uuid", {}, 400, "validation_error"),
         ("DELETE", "/jobs", {}, 405, "method_not_allowed"),
         ("GET", "/no/such/route", {}, 404, "not_found"),
+        ("POST", "/ping", {}, 405, "method_not_allowed"),
         ("POST", "/jobs", {"data": "{broken", "headers": JSON}, 400, "validation_error"),
         ("POST", "/jobs", {"json": new_job(source_amount=0)}, 400, "validation_error"),
         (

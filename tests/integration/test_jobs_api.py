@@ -155,7 +155,7 @@ def test_post_creates_a_job_with_location_and_correlation_id(admin_db: psycopg.C
     job = body_of(response)
     assert job["status"] == "queued"
     assert job["source_amount"] == "12.5000"
-    assert header(response, "Location") == f"/jobs/{job['job_id']}"
+    assert header(response, "Location") == f"jobs/{job['job_id']}"
     assert header(response, "X-Correlation-Id") == "corr-42"
     event = admin_db.execute(
         "SELECT headers FROM outbox WHERE aggregate_id = %s", (job["job_id"],)
