@@ -4,8 +4,9 @@ module "jobs_queue" {
   source = "./modules/queue"
 
   name = "${var.name_prefix}-jobs"
-  # Above the worker's timeout, so a message is not redelivered while a worker still holds it.
-  visibility_timeout_seconds = var.worker_timeout_s * 3
+  # Above the worker's timeout, so a message is not redelivered while a worker still holds it;
+  # also the delay before a failed message is retried.
+  visibility_timeout_seconds = var.worker_timeout_s * 2
   max_receive_count          = var.jobs_max_receive_count
   create_beside_dlq          = local.on_localstack
 }

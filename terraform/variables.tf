@@ -93,8 +93,8 @@ variable "jobs_max_receive_count" {
 
 variable "worker_timeout_s" {
   type        = number
-  description = "Worker Lambda timeout; the jobs queue's visibility timeout is three times this."
-  default     = 10
+  description = "Worker Lambda timeout; the jobs queue's visibility timeout is twice this (a failed message's retry delay)."
+  default     = 5
 }
 
 variable "worker_batch_size" {

@@ -1,0 +1,224 @@
+"""The dispatcher's SQL in a database of its own (the deployed dispatcher must not race the tests)."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any
+
+import psycopg
+import pytest
+from dispatcher import service
+from dispatcher.service import DispatchSettings, OutboxMessage, PublishFailure, SqsPublisher
+from psycopg import sql
+from psycopg.rows import DictRow, dict_row
+from psycopg.types.json import Jsonb
+
+import migrate
+from tests_support import admin_conninfo, app_conninfo
+
+
+@pytest.fixture(scope="module")
+def dispatch_db() -> Iterator[str]:
+    """A fresh database with the lab's migrations, dropped afterwards."""
+    name = f"outbox_dispatch_test_{uuid.uuid4().hex[:8]}"
+    migrate.bootstrap(name, app_conninfo()["user"], app_conninfo()["password"])
+    migrate.migrate(name)
+    yield name
+    with psycopg.connect(**admin_conninfo("postgres"), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def connect(dispatch_db: str) -> Iterator[Callable[[], psycopg.Connection[DictRow]]]:
+    """Connections as the app role to the test database; all closed afterwards."""
+    opened: list[psycopg.Connection[DictRow]] = []
+
+    def open_one() -> psycopg.Connection[DictRow]:
+        conn = psycopg.connect(
+            **{**app_conninfo(), "dbname": dispatch_db}, autocommit=True, row_factory=dict_row
+        )
+        opened.append(conn)
+        return conn
+
+    yield open_one
+    for conn in opened:
+        conn.close()
+
+
+@pytest.fixture
+def admin(dispatch_db: str) -> Iterator[psycopg.Connection[DictRow]]:
+    with psycopg.connect(**admin_conninfo(dispatch_db), autocommit=True, row_factory=dict_row) as conn:
+        conn.execute("TRUNCATE outbox")
+        yield conn
+
+
+def insert_rows(conn: psycopg.Connection[DictRow], count: int, topic: str = "conversion-jobs") -> list[int]:
+    rows = conn.execute(
+        "INSERT INTO outbox (aggregate_type, aggregate_id, topic, event_type, payload, headers)"
+        " SELECT 'test', i::text, %s, 'test.created', %s, %s FROM generate_series(1, %s) AS i"
+        " RETURNING outbox_id",
+        (topic, Jsonb({"n": 1}), Jsonb({"correlation_id": "c"}), count),
+    ).fetchall()
+    return [row["outbox_id"] for row in rows]
+
+
+class RecordingPublisher:
+    """Acknowledges everything except the ids it is told to fail; remembers what it sent."""
+
+    def __init__(self, fail: set[int] | None = None, delay_s: float = 0.0) -> None:
+        self.fail = fail or set()
+        self.delay_s = delay_s
+        self.sent: list[int] = []
+        self.lock = threading.Lock()
+
+    def publish(self, messages: list[OutboxMessage]) -> list[PublishFailure]:
+        time.sleep(self.delay_s)  # widens the window in which two dispatchers overlap
+        with self.lock:
+            self.sent += [m.outbox_id for m in messages if m.outbox_id not in self.fail]
+        return [
+            PublishFailure(m.outbox_id, "Throttled: simulated") for m in messages if m.outbox_id in self.fail
+        ]
+
+
+def drain(
+    conn: psycopg.Connection[DictRow], publisher: Any, settings: DispatchSettings
+) -> service.PassResult:
+    totals = service.PassResult()
+    while True:
+        with conn.transaction():
+            result = service.dispatch_batch(conn, publisher, settings)
+        totals.add(result)
+        if result.claimed < settings.batch_size:
+            return totals
+
+
+def test_two_dispatchers_never_publish_the_same_row(
+    admin: psycopg.Connection[DictRow], connect: Callable[[], psycopg.Connection[DictRow]]
+) -> None:
+    ids = insert_rows(admin, 600)
+    settings = DispatchSettings(batch_size=50)
+    publishers = [RecordingPublisher(delay_s=0.005), RecordingPublisher(delay_s=0.005)]
+    results: list[service.PassResult] = []
+    barrier = threading.Barrier(2)
+
+    def run(publisher: RecordingPublisher) -> None:
+        conn = connect()
+        barrier.wait(timeout=10)
+        results.append(drain(conn, publisher, settings))
+
+    threads = [threading.Thread(target=run, args=(p,)) for p in publishers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    first, second = (set(p.sent) for p in publishers)
+    assert first and second, "both dispatchers took part"
+    assert not first & second, "no row was published by both"
+    assert sorted(first | second) == ids
+    assert sum(r.published for r in results) == 600
+    unpublished = admin.execute("SELECT count(*) AS n FROM outbox WHERE published_at IS NULL").fetchone()
+    assert unpublished == {"n": 0}
+
+
+def test_failed_entries_back_off_then_park(
+    admin: psycopg.Connection[DictRow], connect: Callable[[], psycopg.Connection[DictRow]]
+) -> None:
+    good, bad = insert_rows(admin, 2)
+    settings = DispatchSettings(batch_size=10, max_attempts=3, backoff_base_s=2, backoff_max_s=60)
+    publisher = RecordingPublisher(fail={bad})
+    conn = connect()
+
+    def row() -> dict[str, Any]:
+        found = admin.execute(
+            "SELECT attempts, last_error, next_attempt_at - now() AS wait, parked_at"
+            " FROM outbox WHERE outbox_id = %s",
+            (bad,),
+        ).fetchone()
+        assert found is not None
+        return found
+
+    first = drain(conn, publisher, settings)
+    assert (first.claimed, first.published, first.failed, first.parked) == (2, 1, 1, [])
+    assert publisher.sent == [good]
+    state = row()
+    assert (state["attempts"], state["last_error"], state["parked_at"]) == (1, "Throttled: simulated", None)
+    assert timedelta(seconds=1) < state["wait"] <= timedelta(seconds=2), "first retry after the base delay"
+    assert drain(conn, publisher, settings).claimed == 0, "not due yet"
+
+    admin.execute("UPDATE outbox SET next_attempt_at = now() WHERE outbox_id = %s", (bad,))
+    drain(conn, publisher, settings)
+    assert timedelta(seconds=3) < row()["wait"] <= timedelta(seconds=4), "the delay doubles"
+
+    admin.execute("UPDATE outbox SET next_attempt_at = now() WHERE outbox_id = %s", (bad,))
+    last = drain(conn, publisher, settings)
+    assert last.parked == [bad]
+    assert row()["attempts"] == 3
+    assert row()["parked_at"] is not None
+    admin.execute("UPDATE outbox SET next_attempt_at = now() WHERE outbox_id = %s", (bad,))
+    assert drain(conn, publisher, settings).claimed == 0, "a parked row is never retried"
+    assert admin.execute("SELECT count(*) AS n FROM outbox").fetchone() == {"n": 2}, "nor deleted"
+
+
+def test_retention_deletes_only_old_published_rows(
+    admin: psycopg.Connection[DictRow], connect: Callable[[], psycopg.Connection[DictRow]]
+) -> None:
+    old, recent, pending = insert_rows(admin, 3)
+    admin.execute("UPDATE outbox SET published_at = now() - interval '25 hours' WHERE outbox_id = %s", (old,))
+    admin.execute(
+        "UPDATE outbox SET published_at = now() - interval '1 hour' WHERE outbox_id = %s", (recent,)
+    )
+    admin.execute(
+        "UPDATE outbox SET created_at = now() - interval '30 hours' WHERE outbox_id = %s", (pending,)
+    )
+    with connect() as conn, conn.transaction():
+        assert service.purge_published(conn, retention_hours=24) == 1
+    remaining = [r["outbox_id"] for r in admin.execute("SELECT outbox_id FROM outbox ORDER BY 1")]
+    assert remaining == [recent, pending]
+
+
+def test_sqs_publisher_sends_attributes_and_reports_failures(aws: Callable[[str], Any]) -> None:
+    sqs = aws("sqs")
+    url = sqs.create_queue(QueueName=f"outbox-lab-test-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    try:
+        publisher = SqsPublisher(sqs, {"conversion-jobs": url})
+        messages = [
+            OutboxMessage(
+                i, "conversion-jobs", "conversion_job.created", {"n": i}, {"correlation_id": f"c-{i}"}
+            )
+            for i in range(1, 24)
+        ]
+        unroutable = OutboxMessage(99, "no-such-topic", "x", {}, {})
+        # SQS refuses control characters: the entry comes back in the call's Failed list.
+        refused = OutboxMessage(98, "conversion-jobs", "x", {}, {"correlation_id": "bad\x01id"})
+        failures = publisher.publish([*messages, refused, unroutable])
+        assert [f.outbox_id for f in failures] == [99, 98]
+        assert failures[0].error == "no queue for topic 'no-such-topic'"
+        assert failures[1].error.startswith("InvalidParameterValue"), failures[1].error
+        received: dict[int, dict[str, Any]] = {}
+        deadline = time.monotonic() + 10
+        while len(received) < 23 and time.monotonic() < deadline:
+            batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"])
+            for message in batch.get("Messages", []):
+                attributes = message["MessageAttributes"]
+                received[int(attributes["outbox_id"]["StringValue"])] = attributes
+        assert sorted(received) == list(range(1, 24))
+        assert received[7]["topic"]["StringValue"] == "conversion-jobs"
+        assert received[7]["event_type"]["StringValue"] == "conversion_job.created"
+        assert received[7]["correlation_id"]["StringValue"] == "c-7"
+    finally:
+        sqs.delete_queue(QueueUrl=url)
+
+
+def test_whole_call_failure_fails_every_entry_of_the_call() -> None:
+    class BrokenSqs:
+        def send_message_batch(self, **_: Any) -> dict[str, Any]:
+            raise ConnectionError("endpoint unreachable")
+
+    publisher = SqsPublisher(BrokenSqs(), {"t": "http://queue"})
+    failures = publisher.publish([OutboxMessage(i, "t", "e", {}, {}) for i in (1, 2)])
+    assert [f.outbox_id for f in failures] == [1, 2]
+    assert failures[0].error == "ConnectionError: endpoint unreachable"

@@ -1,0 +1,130 @@
+"""The worker in-process against the lab's Postgres: once-only effects, outcomes, partial failures."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+import pytest
+from jobs_api import service as jobs_service
+from jobs_api.models import CreateJobRequest
+from psycopg.rows import DictRow
+from worker import handler as worker_handler
+
+from labcore import db
+from tests_support import admin_conninfo, lambda_context, sqs_event
+
+pytestmark = pytest.mark.usefixtures("app_environment")
+
+
+def create_job(source: str = "USD", target: str = "EUR", amount: str = "100.00") -> str:
+    request = CreateJobRequest.model_validate(
+        {
+            "client_id": f"worker-{uuid.uuid4().hex[:8]}",
+            "source_currency": source,
+            "target_currency": target,
+            "source_amount": amount,
+        }
+    )
+    return str(db.run_in_transaction(lambda conn: jobs_service.create_job(conn, request, {})).job.job_id)
+
+
+def record(
+    job_id: str | None = None, *, body: str | None = None, outbox_id: str | None = None
+) -> dict[str, Any]:
+    """An SQS record as the dispatcher publishes it (attributes included)."""
+    message = sqs_event([(str(uuid.uuid4()), body if body is not None else f'{{"job_id": "{job_id}"}}')])
+    item = message["Records"][0]
+    item["messageAttributes"] = {
+        "topic": {"stringValue": "conversion-jobs", "dataType": "String"},
+        "event_type": {"stringValue": "conversion_job.created", "dataType": "String"},
+        "outbox_id": {"stringValue": outbox_id or str(uuid.uuid4().int % 10**12), "dataType": "Number"},
+        "correlation_id": {"stringValue": "corr-worker", "dataType": "String"},
+    }
+    return dict(item)
+
+
+def run(*records: dict[str, Any]) -> dict[str, Any]:
+    return dict(worker_handler.handler({"Records": list(records)}, lambda_context("worker")))
+
+
+def job_row(admin_db: psycopg.Connection[DictRow], job_id: str) -> dict[str, Any]:
+    row = admin_db.execute("SELECT * FROM conversion_jobs WHERE job_id = %s", (job_id,)).fetchone()
+    assert row is not None
+    return row
+
+
+def test_job_is_completed_with_the_rate_and_minor_units(admin_db: psycopg.Connection[DictRow]) -> None:
+    job_id = create_job("USD", "JPY", "100.00")
+    assert run(record(job_id)) == {"batchItemFailures": []}
+    job = job_row(admin_db, job_id)
+    assert (job["status"], job["rate"], job["target_amount"]) == (
+        "completed",
+        Decimal("151.42"),
+        Decimal("15142"),
+    )
+    assert job["completed_at"] is not None
+
+
+def test_same_message_twice_has_one_effect(admin_db: psycopg.Connection[DictRow]) -> None:
+    job_id = create_job("EUR", "BHD", "10.00")
+    message = record(job_id, outbox_id="777000111")
+    run(message)
+    first = job_row(admin_db, job_id)
+    assert run(message) == {"batchItemFailures": []}, "a duplicate is acknowledged"
+    assert job_row(admin_db, job_id) == first, "and changes nothing"
+    inbox = admin_db.execute(
+        "SELECT count(*) AS n FROM inbox WHERE consumer = 'worker' AND message_key = '777000111'"
+    ).fetchone()
+    assert inbox == {"n": 1}
+
+
+def test_unknown_pair_fails_the_job_and_acknowledges_the_message(
+    admin_db: psycopg.Connection[DictRow],
+) -> None:
+    job_id = create_job("USD", "MXN", "5")
+    assert run(record(job_id)) == {"batchItemFailures": []}
+    job = job_row(admin_db, job_id)
+    assert (job["status"], job["failure_reason"]) == ("failed", "no exchange rate for USD->MXN")
+    assert job["target_amount"] is None
+
+
+def test_poison_and_transient_failures_fail_only_their_record(
+    admin_db: psycopg.Connection[DictRow], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from integration.conftest import reset_labcore
+
+    monkeypatch.setenv("DB_STATEMENT_TIMEOUT_MS", "300")
+    reset_labcore()
+    good_id, locked_id = create_job("GBP", "EUR", "1"), create_job("GBP", "USD", "1")
+    poison = record(body="this is not json")
+    good, locked = record(good_id), record(locked_id)
+
+    # Another transaction holds the job: the worker's statement times out, a transient failure.
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_lock() -> None:
+        with psycopg.connect(**admin_conninfo()) as conn, conn.transaction():
+            conn.execute("SELECT 1 FROM conversion_jobs WHERE job_id = %s FOR UPDATE", (locked_id,))
+            holding.set()
+            release.wait(timeout=10)
+
+    holder = threading.Thread(target=hold_lock)
+    holder.start()
+    try:
+        assert holding.wait(timeout=10)
+        response = run(poison, good, locked)
+    finally:
+        release.set()
+        holder.join(timeout=10)
+    failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
+    assert failed == {poison["messageId"], locked["messageId"]}
+    assert job_row(admin_db, good_id)["status"] == "completed"
+    assert job_row(admin_db, locked_id)["status"] == "queued", "rolled back, to be retried"
+    # The retry (the same message, redelivered) succeeds once the lock is gone.
+    assert run(locked) == {"batchItemFailures": []}
+    assert job_row(admin_db, locked_id)["status"] == "completed"
+
