@@ -18,7 +18,6 @@ import json
 import os
 import re
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -28,9 +27,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import boto3
 import psycopg
 import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+import labtools
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "jobs_api.json"
@@ -72,21 +73,7 @@ def handler(event, context):
 """
 
 
-def aws(service: str) -> Any:
-    session = boto3.session.Session(
-        aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1"
-    )
-    return session.client(service, endpoint_url=ENDPOINT)  # type: ignore[call-overload]
-
-
-def outputs() -> dict[str, Any]:
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "lab.py"), "outputs"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return dict(json.loads(result.stdout))
+aws = labtools.aws_client
 
 
 def zip_of(source: str) -> bytes:
@@ -246,14 +233,7 @@ def cold_starts(jobs_function: str, floor_function: str, count: int) -> dict[str
 
 
 def clean_rows() -> None:
-    conninfo = {
-        "host": os.environ.get("LAB_PG_HOST", "127.0.0.1"),
-        "port": int(os.environ.get("LAB_PG_PORT", "15432")),
-        "user": "postgres",
-        "password": os.environ.get("LAB_PG_PASSWORD", "postgres"),
-        "dbname": os.environ.get("LAB_DB_NAME", "outbox"),
-    }
-    with psycopg.connect(**conninfo) as conn:  # type: ignore[arg-type]
+    with psycopg.connect(**labtools.admin_conninfo()) as conn:
         conn.execute("DELETE FROM outbox WHERE payload->>'client_id' LIKE %s", (f"{CLIENT_PREFIX}%",))
         conn.execute("DELETE FROM conversion_jobs WHERE client_id LIKE %s", (f"{CLIENT_PREFIX}%",))
 
@@ -263,7 +243,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--cold-starts", type=int, default=8)
     args = parser.parse_args()
-    out = outputs()
+    out = labtools.outputs()
     jobs_function = out["functions"]["jobs_api"]
     config = aws("lambda").get_function_configuration(FunctionName=jobs_function)
     role = config["Role"]

@@ -7,25 +7,14 @@ Uses SQS's own StartMessageMoveTask and waits for it to finish; prints how many 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-import boto3
+import labtools
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def sqs() -> Any:
-    session = boto3.session.Session(
-        aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1"
-    )
-    endpoint = os.environ.get("LOCALSTACK_ENDPOINT", "http://localhost:4566")
-    return session.client("sqs", endpoint_url=endpoint)
 
 
 def queue_arn(client: Any, url: str) -> str:
@@ -64,16 +53,14 @@ def main() -> None:
     parser.add_argument("--queue", choices=("jobs", "smoke"), default="jobs")
     parser.add_argument("--timeout", type=float, default=30)
     args = parser.parse_args()
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "lab.py"), "outputs"],
-        capture_output=True,
-        text=True,
-        check=False,
+    try:
+        outputs = labtools.outputs()
+    except labtools.NotDeployed as exc:
+        sys.exit(f"redrive: the lab is not deployed ({exc})")
+    client = labtools.aws_client("sqs")
+    moved = redrive(
+        client, outputs[f"{args.queue}_dlq_url"], outputs[f"{args.queue}_queue_url"], args.timeout
     )
-    if result.returncode != 0:
-        sys.exit(f"redrive: the lab is not deployed ({result.stderr.strip()})")
-    outputs = json.loads(result.stdout)
-    moved = redrive(sqs(), outputs[f"{args.queue}_dlq_url"], outputs[f"{args.queue}_queue_url"], args.timeout)
     print(f"redrive: moved {moved} message(s) from {args.queue} DLQ back to its queue")
 
 

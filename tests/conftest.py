@@ -7,17 +7,15 @@ the same suite runs against the native and the Docker stack.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
+import labtools
 import psycopg
 import pytest
+from labtools import aws_client
 from psycopg.rows import DictRow, dict_row
 
 from tests_support import admin_conninfo, app_conninfo
@@ -35,19 +33,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def endpoint() -> str:
-    return os.environ.get("LOCALSTACK_ENDPOINT", "http://localhost:4566")
+    return labtools.endpoint()
 
 
 @pytest.fixture(scope="session")
 def aws(endpoint: str) -> Callable[[str], Any]:
-    session = boto3.session.Session(
-        aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1"
-    )
-
-    def client(service: str) -> Any:
-        return session.client(service, endpoint_url=endpoint)  # type: ignore[call-overload]
-
-    return client
+    return aws_client
 
 
 @pytest.fixture
@@ -67,14 +58,7 @@ def app_db() -> Iterator[psycopg.Connection[DictRow]]:
 @pytest.fixture(scope="session")
 def outputs() -> dict[str, Any]:
     """Terraform outputs of the deployed lab (LAB_OUTPUTS_JSON overrides, e.g. for another stack)."""
-    if path := os.environ.get("LAB_OUTPUTS_JSON"):
-        return dict(json.loads(Path(path).read_text()))
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "lab.py"), "outputs"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        pytest.fail(f"no deployed lab (run `make up apply`): {result.stderr.strip()}")
-    return dict(json.loads(result.stdout))
+    try:
+        return labtools.outputs()
+    except labtools.NotDeployed as exc:
+        pytest.fail(f"no deployed lab (run `make up apply`): {exc}")

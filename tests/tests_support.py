@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 import uuid
 from collections.abc import Callable
@@ -11,6 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from labtools import admin_conninfo, app_conninfo
+
+__all__ = ["admin_conninfo", "app_conninfo"]
 
 
 @dataclass
@@ -82,25 +84,6 @@ def api_event(
         },
         "body": body if isinstance(body, str) or body is None else json.dumps(body),
         "isBase64Encoded": False,
-    }
-
-
-def admin_conninfo(dbname: str | None = None) -> dict[str, Any]:
-    return {
-        "host": os.environ.get("LAB_PG_HOST", "127.0.0.1"),
-        "port": int(os.environ.get("LAB_PG_PORT", "15432")),
-        "user": os.environ.get("LAB_PG_USER", "postgres"),
-        "password": os.environ.get("LAB_PG_PASSWORD", "postgres"),
-        "dbname": dbname or os.environ.get("LAB_DB_NAME", "outbox"),
-        "connect_timeout": 5,
-    }
-
-
-def app_conninfo() -> dict[str, Any]:
-    return {
-        **admin_conninfo(),
-        "user": os.environ.get("LAB_APP_DB_USER", "outbox_app"),
-        "password": os.environ.get("LAB_APP_DB_PASSWORD", "outbox_app"),
     }
 
 

@@ -127,4 +127,3 @@ def test_poison_and_transient_failures_fail_only_their_record(
     # The retry (the same message, redelivered) succeeds once the lock is gone.
     assert run(locked) == {"batchItemFailures": []}
     assert job_row(admin_db, locked_id)["status"] == "completed"
-
