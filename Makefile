@@ -8,7 +8,7 @@ LAB := $(PYTHON) scripts/lab.py
 VENV_BIN := $(or $(LAB_DIR),.lab)/venv/bin
 PYTEST := $(VENV_BIN)/pytest
 
-.PHONY: help up apply down destroy build migrate test unit integration e2e lint fmt logs urls outputs doctor clean venv bench bench-api bench-lifecycle
+.PHONY: help up apply down destroy build migrate test unit integration e2e lint fmt logs urls outputs doctor clean venv bench bench-api bench-lifecycle demo status
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -67,6 +67,12 @@ bench-api: venv ## jobs API: warm POST /jobs vs a trivial handler, cold start vs
 
 bench-lifecycle: venv ## make up/apply/down timings and warm /ping latency (ends with the lab down)
 	$(VENV_BIN)/python benchmarks/lab_lifecycle.py
+
+demo: venv ## POST jobs, show the outbox and queue, poll until all are final; prints a timeline (needs up apply)
+	$(VENV_BIN)/python scripts/demo.py
+
+status: venv ## jobs by status, outbox backlog and its oldest row, jobs queue and DLQ depth (needs up apply)
+	$(VENV_BIN)/python scripts/status.py
 
 logs: ## tail LocalStack and Postgres logs (FUNCTION=name for a Lambda's CloudWatch log)
 	@$(LAB) logs $(if $(FUNCTION),--function $(FUNCTION))

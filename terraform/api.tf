@@ -58,12 +58,15 @@ data "aws_iam_policy_document" "jobs_api" {
 module "jobs_api_function" {
   source = "./modules/function"
 
-  name               = "${var.name_prefix}-jobs-api"
-  handler            = "jobs_api.handler.handler"
-  zip_path           = local.function_zip["jobs_api"]
-  layers             = local.layers
-  architecture       = var.architecture
-  environment        = merge(local.db_environment, { DISPATCHER_FUNCTION = module.dispatcher.function_name })
+  name         = "${var.name_prefix}-jobs-api"
+  handler      = "jobs_api.handler.handler"
+  zip_path     = local.function_zip["jobs_api"]
+  layers       = local.layers
+  architecture = var.architecture
+  environment = merge(local.db_environment, {
+    DISPATCHER_FUNCTION       = module.dispatcher.function_name
+    DISPATCH_NUDGE_INTERVAL_S = tostring(var.dispatch_nudge_interval_s)
+  })
   policy_json        = data.aws_iam_policy_document.jobs_api.json
   log_retention_days = var.log_retention_days
 }

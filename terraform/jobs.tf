@@ -34,6 +34,7 @@ module "dispatcher" {
     DISPATCH_BATCH_SIZE    = tostring(var.dispatch_batch_size)
     DISPATCH_MAX_ATTEMPTS  = tostring(var.dispatch_max_attempts)
     OUTBOX_RETENTION_HOURS = tostring(var.outbox_retention_hours)
+    DISPATCH_LINGER_S      = tostring(var.dispatch_linger_s)
   })
   policy_json        = data.aws_iam_policy_document.dispatcher.json
   log_retention_days = var.log_retention_days

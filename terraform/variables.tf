@@ -105,8 +105,8 @@ variable "worker_batch_size" {
 
 variable "worker_batching_window_s" {
   type        = number
-  description = "MaximumBatchingWindowInSeconds; > 0 makes LocalStack long-poll instead of backing off ~1 s after an empty poll."
-  default     = 1
+  description = "MaximumBatchingWindowInSeconds. LocalStack long-polls this long (at most 20 s) for a full batch; with batch size 1 it returns at the first message, and a long window means few empty polls, each followed by a ~1 s backoff."
+  default     = 20
 }
 
 variable "dispatch_batch_size" {
@@ -125,4 +125,21 @@ variable "outbox_retention_hours" {
   type        = number
   description = "Published outbox rows older than this are deleted by the scheduled dispatcher run."
   default     = 24
+}
+
+variable "dispatch_nudge_interval_s" {
+  type        = number
+  description = "An API environment nudges the dispatcher at most once per this many seconds."
+  default     = 1
+}
+
+variable "dispatch_linger_s" {
+  type        = number
+  description = "A nudged dispatcher keeps listening for committed outbox rows this long; must exceed dispatch_nudge_interval_s."
+  default     = 2
+
+  validation {
+    condition     = var.dispatch_linger_s >= 0
+    error_message = "dispatch_linger_s must be >= 0."
+  }
 }

@@ -12,12 +12,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import labtools
 import psycopg
 import pytest
-from labtools import aws_client
 from psycopg.rows import DictRow, dict_row
 
+import labtools
+from labtools import aws_client
 from tests_support import admin_conninfo, app_conninfo
 
 ROOT = Path(__file__).resolve().parent.parent

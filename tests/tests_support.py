@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+
 from labtools import admin_conninfo, app_conninfo
 
 __all__ = ["admin_conninfo", "app_conninfo"]

@@ -19,6 +19,7 @@ class DispatchSettings:
     backoff_base_s: float = 2.0  # first retry after this, doubling per attempt
     backoff_max_s: float = 300.0
     retention_hours: float = 24.0  # published rows older than this are deleted
+    linger_s: float = 2.0  # after a nudge, keep listening for new rows this long (> the API's nudge interval)
 
 
 @dataclass(frozen=True)

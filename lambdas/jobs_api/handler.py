@@ -6,6 +6,7 @@ import functools
 import json
 import os
 import re
+import time
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -97,11 +98,22 @@ def _lambda_client() -> Any:
     return boto3.client("lambda", config=config)
 
 
+_last_nudge = -float("inf")
+
+
 def _nudge_dispatcher() -> None:
-    """Ask the dispatcher to run now (asynchronously); the schedule still catches what a nudge misses."""
+    """Ask the dispatcher to run now (asynchronously); the schedule still catches what a nudge misses.
+
+    At most one nudge per DISPATCH_NUDGE_INTERVAL_S from this environment: a nudged dispatcher
+    listens for commits for longer than that (DISPATCH_LINGER_S), so the jobs in between reach it
+    through Postgres NOTIFY without paying for another Invoke.
+    """
+    global _last_nudge
     name = os.environ.get("DISPATCHER_FUNCTION")
-    if not name:
+    now = time.monotonic()
+    if not name or now - _last_nudge < float(os.environ.get("DISPATCH_NUDGE_INTERVAL_S", "1")):
         return
+    _last_nudge = now
     try:
         _lambda_client().invoke(FunctionName=name, InvocationType="Event", Payload=b'{"source": "jobs-api"}')
     except Exception as exc:  # never fails the request: the job is committed and the schedule will publish it

@@ -1,4 +1,8 @@
-"""Writing to the transactional outbox: always on the caller's connection, inside its transaction."""
+"""Writing to the transactional outbox: always on the caller's connection, inside its transaction.
+
+Each row also raises a NOTIFY on NOTIFY_CHANNEL, which Postgres delivers only if the transaction
+commits: a dispatcher listening there publishes the row within milliseconds of the commit.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ from typing import Any
 import psycopg
 from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
+
+NOTIFY_CHANNEL = "outbox_enqueued"
 
 
 def enqueue(
@@ -28,4 +34,5 @@ def enqueue(
         (aggregate_type, aggregate_id, topic, event_type, Jsonb(payload), Jsonb(headers)),
     ).fetchone()
     assert row is not None
+    conn.execute("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, topic))
     return int(row["outbox_id"])

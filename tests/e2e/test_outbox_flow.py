@@ -46,12 +46,12 @@ def finished_jobs(admin_db: psycopg.Connection[DictRow], job_ids: list[str]) -> 
 def test_every_posted_job_completes_once(
     outputs: dict[str, Any], admin_db: psycopg.Connection[DictRow]
 ) -> None:
+    def submit(i: int) -> dict[str, Any]:
+        source, target = PAIRS[i % len(PAIRS)]
+        return post_job(outputs["jobs_url"], source, target, f"{i + 1}.25")
+
     with ThreadPoolExecutor(max_workers=4) as pool:
-        jobs = list(
-            pool.map(
-                lambda i: post_job(outputs["jobs_url"], *PAIRS[i % len(PAIRS)], f"{i + 1}.25"), range(20)
-            )
-        )
+        jobs = list(pool.map(submit, range(20)))
     ids = [job["job_id"] for job in jobs]
     rows = poll(lambda: finished_jobs(admin_db, ids), timeout=30, what="20 jobs to complete")
     by_id = {row["job_id"]: row for row in rows}

@@ -11,13 +11,13 @@ from typing import Any
 
 import psycopg
 import pytest
-from dispatcher import service
-from dispatcher.service import DispatchSettings, OutboxMessage, PublishFailure, SqsPublisher
 from psycopg import sql
 from psycopg.rows import DictRow, dict_row
 from psycopg.types.json import Jsonb
 
 import migrate
+from dispatcher import service
+from dispatcher.service import DispatchSettings, OutboxMessage, PublishFailure, SqsPublisher
 from tests_support import admin_conninfo, app_conninfo
 
 

@@ -10,11 +10,11 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg.rows import DictRow, dict_row
+
 from jobs_api import handler as jobs_handler
 from jobs_api import service
 from jobs_api.models import CreateJobRequest
-from psycopg.rows import DictRow, dict_row
-
 from labcore import db
 from labcore.errors import Conflict
 from tests_support import api_event, app_conninfo, lambda_context

@@ -9,13 +9,13 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg.rows import DictRow
+
 from jobs_api import service as jobs_service
 from jobs_api.models import CreateJobRequest
-from psycopg.rows import DictRow
-from worker import handler as worker_handler
-
 from labcore import db
 from tests_support import admin_conninfo, lambda_context, sqs_event
+from worker import handler as worker_handler
 
 pytestmark = pytest.mark.usefixtures("app_environment")
 

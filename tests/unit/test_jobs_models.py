@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from jobs_api.models import MAX_AMOUNT, CreateJobRequest, Job
 from pydantic import ValidationError
 
+from jobs_api.models import MAX_AMOUNT, CreateJobRequest, Job
 from labcore.currencies import ISO_4217
 
 VALID = {"client_id": "acme", "source_currency": "USD", "target_currency": "EUR", "source_amount": "100.25"}

@@ -1,0 +1,153 @@
+"""Prints the lab's state at a glance: jobs by status, the outbox backlog, the jobs queue and its DLQ.
+
+Usage: .lab/venv/bin/python scripts/status.py (or `make status`). Needs `make up apply`.
+Also the place the demo gets its outputs, database connection and queue depths from.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import psycopg
+from botocore.exceptions import BotoCoreError, ClientError
+from psycopg.rows import DictRow, dict_row
+
+import lab
+import labtools
+from lab import LabError
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+JOB_STATUSES = ("queued", "processing", "completed", "failed")
+
+
+def deployed_outputs() -> dict[str, Any]:
+    """Terraform outputs once the lab is up and deployed to the running LocalStack.
+
+    With LAB_OUTPUTS_JSON (another stack, as in the tests) its outputs are taken as they are.
+    """
+    if not os.environ.get("LAB_OUTPUTS_JSON"):
+        # Outputs alone are no proof: after a LocalStack restart they describe a stack that is gone.
+        lab.cmd_check_deployed(argparse.Namespace())
+    try:
+        outputs = labtools.outputs()
+    except labtools.NotDeployed as exc:
+        raise LabError(str(exc).removeprefix("lab: ")) from exc
+    if "jobs_queue_url" not in outputs:
+        raise LabError(
+            "the deployed stack has no jobs queue (applied before the dispatcher): run `make apply`"
+        )
+    return outputs
+
+
+def sqs() -> SQSClient:
+    client: SQSClient = labtools.aws_client("sqs")
+    return client
+
+
+def admin_connect() -> psycopg.Connection[DictRow]:
+    """Superuser connection to the lab database (autocommit): reads what the Lambdas wrote."""
+    conninfo = labtools.admin_conninfo()
+    try:
+        return psycopg.connect(**conninfo, autocommit=True, row_factory=dict_row)
+    except psycopg.OperationalError as exc:
+        first_line = (str(exc).strip().splitlines() or ["no reason given"])[0]
+        raise LabError(
+            f"cannot connect to Postgres at {conninfo['host']}:{conninfo['port']}: {first_line}"
+        ) from exc
+
+
+@dataclass(frozen=True)
+class QueueDepth:
+    visible: int
+    in_flight: int
+
+
+def queue_depth(client: SQSClient, url: str) -> QueueDepth:
+    try:
+        attributes = client.get_queue_attributes(
+            QueueUrl=url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+    except (BotoCoreError, ClientError) as exc:
+        raise LabError(f"cannot read the depth of {url}: {exc}") from exc
+    return QueueDepth(
+        visible=int(attributes["ApproximateNumberOfMessages"]),
+        in_flight=int(attributes["ApproximateNumberOfMessagesNotVisible"]),
+    )
+
+
+def human_age(age: timedelta) -> str:
+    seconds = age.total_seconds()
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, seconds = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
+
+
+def queue_name(url: str) -> str:
+    return url.rstrip("/").rsplit("/", 1)[-1]
+
+
+def print_status(conn: psycopg.Connection[DictRow], client: SQSClient, outputs: dict[str, Any]) -> None:
+    counts = {
+        row["status"]: row["jobs"]
+        for row in conn.execute("SELECT status, count(*) AS jobs FROM conversion_jobs GROUP BY status")
+    }
+    print("jobs by status")
+    for status in JOB_STATUSES:
+        print(f"  {status:<12}{counts.get(status, 0):>10}")
+    print(f"  {'total':<12}{sum(counts.values()):>10}")
+
+    outbox = conn.execute(
+        "SELECT count(*) FILTER (WHERE published_at IS NULL AND parked_at IS NULL) AS backlog,"
+        " count(*) FILTER (WHERE parked_at IS NOT NULL) AS parked,"
+        " count(*) FILTER (WHERE published_at IS NOT NULL) AS published,"
+        " now() - min(created_at) FILTER (WHERE published_at IS NULL AND parked_at IS NULL) AS oldest"
+        " FROM outbox"
+    ).fetchone()
+    assert outbox is not None  # an aggregate always returns one row
+    oldest = "none" if outbox["oldest"] is None else human_age(outbox["oldest"])
+    print()
+    print("outbox")
+    print(f"  {'backlog (unpublished, not parked)':<36}{outbox['backlog']:>10}")
+    print(f"  {'parked (out of attempts)':<36}{outbox['parked']:>10}")
+    print(f"  {'published (not yet purged)':<36}{outbox['published']:>10}")
+    print(f"  {'oldest row in the backlog':<36}{oldest:>10}")
+
+    queues = {
+        queue_name(outputs["jobs_queue_url"]): queue_depth(client, outputs["jobs_queue_url"]),
+        queue_name(outputs["jobs_dlq_url"]): queue_depth(client, outputs["jobs_dlq_url"]),
+    }
+    width = max(len(name) for name in queues) + 2
+    print()
+    print(f"{'queues':<{width + 2}}{'visible':>10}{'in flight':>12}")
+    for name, depth in queues.items():
+        print(f"  {name:<{width}}{depth.visible:>10}{depth.in_flight:>12}")
+
+
+def main() -> None:
+    argparse.ArgumentParser(description=__doc__).parse_args()
+    try:
+        outputs = deployed_outputs()
+        with admin_connect() as conn:
+            print_status(conn, sqs(), outputs)
+    except LabError as exc:
+        sys.exit(f"status: {exc}")
+    except psycopg.Error as exc:
+        sys.exit(f"status: query failed: {type(exc).__name__}: {str(exc).strip().splitlines()[0]}")
+
+
+if __name__ == "__main__":
+    main()
