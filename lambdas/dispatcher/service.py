@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -58,11 +59,16 @@ class PassResult:
 
 
 class SqsPublisher:
-    """SendMessageBatch to the queue of each message's topic; reads the Failed list of every call."""
+    """SendMessageBatch to the queue of each message's topic; reads the Failed list of every call.
 
-    def __init__(self, sqs: Any, queue_urls: dict[str, str]) -> None:
+    The calls of one claim go out `concurrency` at a time: each is a network round trip, and the
+    boto3 client is thread-safe.
+    """
+
+    def __init__(self, sqs: Any, queue_urls: dict[str, str], concurrency: int = 4) -> None:
         self.sqs = sqs
         self.queue_urls = queue_urls
+        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="sqs-publish")
 
     def publish(self, messages: list[OutboxMessage]) -> list[PublishFailure]:
         failures: list[PublishFailure] = []
@@ -73,28 +79,17 @@ class SqsPublisher:
                 failures.append(PublishFailure(message.outbox_id, f"no queue for topic {message.topic!r}"))
             else:
                 by_queue.setdefault(url, []).append(message)
-        for url, queued in by_queue.items():
-            for start in range(0, len(queued), SQS_BATCH):
-                failures += self._send(url, queued[start : start + SQS_BATCH])
+        calls = [
+            (url, queued[start : start + SQS_BATCH])
+            for url, queued in by_queue.items()
+            for start in range(0, len(queued), SQS_BATCH)
+        ]
+        for failed in self._pool.map(lambda call: self._send(*call), calls):
+            failures += failed
         return failures
 
     def _send(self, url: str, chunk: list[OutboxMessage]) -> list[PublishFailure]:
-        entries = [
-            {
-                "Id": str(message.outbox_id),
-                "MessageBody": json.dumps(message.payload),
-                "MessageAttributes": {
-                    "topic": {"DataType": "String", "StringValue": message.topic},
-                    "event_type": {"DataType": "String", "StringValue": message.event_type},
-                    "outbox_id": {"DataType": "Number", "StringValue": str(message.outbox_id)},
-                    "correlation_id": {
-                        "DataType": "String",
-                        "StringValue": message.headers.get("correlation_id") or "none",
-                    },
-                },
-            }
-            for message in chunk
-        ]
+        entries = sqs_entries(chunk)
         try:
             response = self.sqs.send_message_batch(QueueUrl=url, Entries=entries)
         except Exception as exc:  # the whole call failed: every entry is retried later
@@ -103,6 +98,26 @@ class SqsPublisher:
             PublishFailure(int(failed["Id"]), f"{failed.get('Code')}: {failed.get('Message', '')}".strip())
             for failed in response.get("Failed", [])
         ]
+
+
+def sqs_entries(chunk: list[OutboxMessage]) -> list[dict[str, Any]]:
+    """SendMessageBatch entries: the payload as body, routing and tracing data as attributes."""
+    return [
+        {
+            "Id": str(message.outbox_id),
+            "MessageBody": json.dumps(message.payload),
+            "MessageAttributes": {
+                "topic": {"DataType": "String", "StringValue": message.topic},
+                "event_type": {"DataType": "String", "StringValue": message.event_type},
+                "outbox_id": {"DataType": "Number", "StringValue": str(message.outbox_id)},
+                "correlation_id": {
+                    "DataType": "String",
+                    "StringValue": message.headers.get("correlation_id") or "none",
+                },
+            },
+        }
+        for message in chunk
+    ]
 
 
 def claim(conn: psycopg.Connection[DictRow], batch_size: int) -> list[OutboxMessage]:
