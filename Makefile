@@ -8,7 +8,7 @@ LAB := $(PYTHON) scripts/lab.py
 VENV_BIN := $(or $(LAB_DIR),.lab)/venv/bin
 PYTEST := $(VENV_BIN)/pytest
 
-.PHONY: help up apply down destroy build migrate test unit integration e2e lint fmt logs urls outputs doctor clean venv bench bench-api bench-lifecycle demo status
+.PHONY: help up apply down destroy build migrate test unit integration e2e lint fmt logs urls outputs doctor clean venv bench bench-api bench-outbox bench-lifecycle demo status
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -60,7 +60,11 @@ fmt: venv ## format Python and Terraform
 	$(VENV_BIN)/ruff check --fix .
 	TF_CLI_CONFIG_FILE=/dev/null terraform fmt -recursive terraform
 
-bench: bench-api bench-lifecycle ## every benchmark (results in benchmarks/results/)
+bench: bench-api bench-outbox bench-lifecycle ## every benchmark (results in benchmarks/results/)
+
+bench-outbox: venv ## outbox loop: 200 jobs submit->completed latency, 10,000-row relay throughput (needs up apply)
+	$(VENV_BIN)/python benchmarks/outbox_latency.py
+	$(VENV_BIN)/python benchmarks/relay_throughput.py
 
 bench-api: venv ## jobs API: warm POST /jobs vs a trivial handler, cold start vs its floor (needs up apply)
 	$(VENV_BIN)/python benchmarks/jobs_api.py

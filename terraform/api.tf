@@ -9,6 +9,7 @@ module "ping_function" {
   name               = "${var.name_prefix}-ping"
   handler            = "ping.handler.handler"
   zip_path           = local.function_zip["ping"]
+  code               = aws_s3_object.function["ping"]
   layers             = local.layers
   architecture       = var.architecture
   environment        = local.db_environment
@@ -51,7 +52,7 @@ data "aws_iam_policy_document" "jobs_api" {
 
   statement {
     actions   = ["lambda:InvokeFunction"]
-    resources = [module.dispatcher.arn]
+    resources = [local.dispatcher_arn]
   }
 }
 
@@ -61,10 +62,11 @@ module "jobs_api_function" {
   name         = "${var.name_prefix}-jobs-api"
   handler      = "jobs_api.handler.handler"
   zip_path     = local.function_zip["jobs_api"]
+  code         = aws_s3_object.function["jobs_api"]
   layers       = local.layers
   architecture = var.architecture
   environment = merge(local.db_environment, {
-    DISPATCHER_FUNCTION       = module.dispatcher.function_name
+    DISPATCHER_FUNCTION       = local.dispatcher_name
     DISPATCH_NUDGE_INTERVAL_S = tostring(var.dispatch_nudge_interval_s)
   })
   policy_json        = data.aws_iam_policy_document.jobs_api.json

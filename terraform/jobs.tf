@@ -1,9 +1,21 @@
 # The outbox's way out: dispatcher -> jobs queue (+ DLQ) -> worker.
 
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  # Names and ARNs known before the resources exist, so the functions that use the queue and the
+  # dispatcher are created alongside them instead of ~30 s later (the queue's creation wait).
+  jobs_queue_name = "${var.name_prefix}-jobs"
+  jobs_queue_arn  = "arn:${data.aws_partition.current.partition}:sqs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:${local.jobs_queue_name}"
+  dispatcher_name = "${var.name_prefix}-dispatcher"
+  dispatcher_arn  = "arn:${data.aws_partition.current.partition}:lambda:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:function:${local.dispatcher_name}"
+}
+
 module "jobs_queue" {
   source = "./modules/queue"
 
-  name = "${var.name_prefix}-jobs"
+  name = local.jobs_queue_name
   # Above the worker's timeout, so a message is not redelivered while a worker still holds it;
   # also the delay before a failed message is retried.
   visibility_timeout_seconds = var.worker_timeout_s * 2
@@ -15,22 +27,23 @@ data "aws_iam_policy_document" "dispatcher" {
   source_policy_documents = [data.aws_iam_policy_document.read_db_secret.json]
 
   statement {
-    actions   = ["sqs:SendMessage"]
-    resources = [module.jobs_queue.arn]
+    actions   = ["sqs:GetQueueUrl", "sqs:SendMessage"]
+    resources = [local.jobs_queue_arn]
   }
 }
 
 module "dispatcher" {
   source = "./modules/function"
 
-  name         = "${var.name_prefix}-dispatcher"
+  name         = local.dispatcher_name
   handler      = "dispatcher.handler.handler"
   zip_path     = local.function_zip["dispatcher"]
+  code         = aws_s3_object.function["dispatcher"]
   layers       = local.layers
   architecture = var.architecture
   timeout      = 60
   environment = merge(local.db_environment, {
-    TOPIC_QUEUES           = jsonencode({ "conversion-jobs" = module.jobs_queue.url })
+    TOPIC_QUEUES           = jsonencode({ "conversion-jobs" = local.jobs_queue_name })
     DISPATCH_BATCH_SIZE    = tostring(var.dispatch_batch_size)
     DISPATCH_MAX_ATTEMPTS  = tostring(var.dispatch_max_attempts)
     OUTBOX_RETENTION_HOURS = tostring(var.outbox_retention_hours)
@@ -75,6 +88,7 @@ module "worker" {
   name               = "${var.name_prefix}-worker"
   handler            = "worker.handler.handler"
   zip_path           = local.function_zip["worker"]
+  code               = aws_s3_object.function["worker"]
   layers             = local.layers
   architecture       = var.architecture
   timeout            = var.worker_timeout_s

@@ -22,7 +22,8 @@ resource "aws_lambda_layer_version" "deps" {
 
   layer_name               = "${var.name_prefix}-deps"
   description              = "psycopg (binary), powertools, pydantic and the shared labcore package"
-  filename                 = local.layer_zip
+  s3_bucket                = aws_s3_object.layer[0].bucket
+  s3_key                   = aws_s3_object.layer[0].key
   source_code_hash         = filebase64sha256(local.layer_zip)
   compatible_runtimes      = ["python3.13"]
   compatible_architectures = [var.architecture]

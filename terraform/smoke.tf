@@ -22,6 +22,7 @@ module "smoke_worker" {
   name               = "${var.name_prefix}-smoke-worker"
   handler            = "smoke_worker.handler.handler"
   zip_path           = local.function_zip["smoke_worker"]
+  code               = aws_s3_object.function["smoke_worker"]
   layers             = local.layers
   architecture       = var.architecture
   environment        = local.db_environment

@@ -139,7 +139,7 @@ variable "dispatch_linger_s" {
   default     = 2
 
   validation {
-    condition     = var.dispatch_linger_s >= 0
-    error_message = "dispatch_linger_s must be >= 0."
+    condition     = var.dispatch_linger_s == 0 || var.dispatch_linger_s > var.dispatch_nudge_interval_s
+    error_message = "dispatch_linger_s must be 0 (no lingering) or longer than dispatch_nudge_interval_s."
   }
 }

@@ -46,12 +46,20 @@ def settings() -> service.DispatchSettings:
 
 @functools.cache
 def publisher() -> service.SqsPublisher:
+    """TOPIC_QUEUES maps each topic to a queue name (or URL); names are resolved once per environment."""
     raw = os.environ.get("TOPIC_QUEUES", "")
     try:
-        queues = json.loads(raw)
-    except ValueError as exc:
-        raise ConfigError(f"TOPIC_QUEUES must be a JSON object of topic -> queue URL, got {raw!r}") from exc
-    return service.SqsPublisher(client("sqs"), dict(queues))
+        queues = dict(json.loads(raw))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"TOPIC_QUEUES must be a JSON object of topic -> queue name, got {raw!r}") from exc
+    sqs = client("sqs")
+    urls = {
+        topic: queue
+        if queue.startswith(("http://", "https://"))
+        else sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+        for topic, queue in queues.items()
+    }
+    return service.SqsPublisher(sqs, urls)
 
 
 def _drain(context: LambdaContext, totals: service.PassResult) -> None:
@@ -71,7 +79,7 @@ def _listen(conn: psycopg.Connection[DictRow]) -> None:
 
 
 def _drain_and_linger(context: LambdaContext, linger_s: float) -> service.PassResult:
-    """Drain, then keep draining on each commit notification until `linger_s` has passed quietly.
+    """Drain, then drain again on each commit notification until `linger_s` after the first drain.
 
     LISTEN comes before the first drain, so a row committed in between is not missed. The API
     nudges at most once per interval shorter than the linger, so its later jobs find us listening.

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from jobs_api import service
 from jobs_api.models import CreateJobRequest
 from labcore import db
+from labcore.config import ConfigError
 from labcore.errors import Conflict, FieldProblem, InvalidInput, NotFound
 
 MAX_BODY_BYTES = 16 * 1024
@@ -98,6 +99,17 @@ def _lambda_client() -> Any:
     return boto3.client("lambda", config=config)
 
 
+def _nudge_interval() -> float:
+    raw = os.environ.get("DISPATCH_NUDGE_INTERVAL_S", "1")
+    try:
+        return float(raw)
+    except ValueError as exc:  # at cold start, with the variable's name: never after a commit
+        raise ConfigError(
+            f"environment variable DISPATCH_NUDGE_INTERVAL_S must be a number, got {raw!r}"
+        ) from exc
+
+
+NUDGE_INTERVAL_S = _nudge_interval()
 _last_nudge = -float("inf")
 
 
@@ -111,7 +123,7 @@ def _nudge_dispatcher() -> None:
     global _last_nudge
     name = os.environ.get("DISPATCHER_FUNCTION")
     now = time.monotonic()
-    if not name or now - _last_nudge < float(os.environ.get("DISPATCH_NUDGE_INTERVAL_S", "1")):
+    if not name or now - _last_nudge < NUDGE_INTERVAL_S:
         return
     _last_nudge = now
     try:
@@ -135,7 +147,7 @@ def create_job() -> Response[str]:
     if result.created:
         _nudge_dispatcher()
     # Relative to the request URL, so it resolves under every stage and URL form (RFC 9110 10.2.2).
-    location = f"jobs/{result.job.job_id}"
+    location = f"{result.job.job_id}" if app.current_event.path.endswith("/") else f"jobs/{result.job.job_id}"
     return _json_response(201 if result.created else 200, result.job.to_json(), {"Location": location})
 
 

@@ -38,7 +38,8 @@ resource "aws_lambda_function" "this" {
   role             = aws_iam_role.this.arn
   runtime          = "python3.13"
   handler          = var.handler
-  filename         = var.zip_path
+  s3_bucket        = var.code.bucket
+  s3_key           = var.code.key
   source_code_hash = filebase64sha256(var.zip_path)
   layers           = var.layers
   architectures    = [var.architecture]

@@ -10,7 +10,15 @@ variable "handler" {
 
 variable "zip_path" {
   type        = string
-  description = "Path of the function's zip built by scripts/build.py."
+  description = "Path of the function's zip built by scripts/build.py (its digest tells Lambda when the code changed)."
+}
+
+variable "code" {
+  type = object({
+    bucket = string
+    key    = string
+  })
+  description = "Where the same zip was uploaded in S3."
 }
 
 variable "layers" {
