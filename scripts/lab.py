@@ -760,7 +760,7 @@ def cmd_env(_: argparse.Namespace) -> None:
 def require_terraform() -> str:
     path = shutil.which("terraform")
     if path is None:
-        raise LabError("terraform not found on PATH: install Terraform >= 1.6")
+        raise LabError("terraform not found on PATH: install Terraform >= 1.9")
     return path
 
 
