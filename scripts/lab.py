@@ -316,10 +316,10 @@ def prepare_pg_dir() -> Path:
     return target
 
 
-def check_ports_free() -> None:
-    if port_in_use("127.0.0.1", PG_PORT):
+def check_ports_free(*, postgres: bool = True, localstack: bool = True) -> None:
+    if postgres and port_in_use("127.0.0.1", PG_PORT):
         raise LabError(f"port {PG_PORT} (Postgres) is already in use: stop what holds it or set LAB_PG_PORT")
-    if port_in_use("127.0.0.1", 4566):
+    if localstack and port_in_use("127.0.0.1", 4566):
         raise LabError("port 4566 is already in use (another LocalStack?): stop it first (`make down`)")
 
 
@@ -371,6 +371,23 @@ def start_postgres() -> None:
         ),
         quiet_log=LAB / "logs" / "pg_ctl.log",
     )
+
+
+def postgres_running() -> bool:
+    """Our cluster is up: its postmaster.pid names a live process."""
+    pid_file = pg_dir().resolve() / "data" / "postmaster.pid"
+    if not pid_file.exists():
+        return False
+    try:
+        pid = int(pid_file.read_text().split()[0])
+    except (ValueError, IndexError, OSError):
+        return False
+    return Path(f"/proc/{pid}").exists()
+
+
+def localstack_running() -> bool:
+    pid_file = localstack_pid_file()
+    return pid_file.exists() and process_group_alive(int(pid_file.read_text()))
 
 
 def stop_postgres() -> None:
@@ -487,18 +504,23 @@ def cmd_up(_: argparse.Namespace) -> None:
         ensure_dev_venv()
         run(compose("up", "-d", "--wait"), env={**os.environ, "LAB_PG_PORT": str(PG_PORT)})
     else:
-        if localstack_pid_file().exists() and process_group_alive(int(localstack_pid_file().read_text())):
+        # Start what is not running: after LocalStack died, `make up` brings back just LocalStack.
+        pg_up, ls_up = postgres_running(), localstack_running()
+        if pg_up and ls_up:
             say("native stack already running")
             mode_file().write_text(mode)
             return
-        check_ports_free()
+        check_ports_free(postgres=not pg_up, localstack=not ls_up)
         ensure_native_venvs()
-        start_postgres()
-        try:
-            start_localstack()
-        except BaseException:
-            stop_postgres()
-            raise
+        if not pg_up:
+            start_postgres()
+        if not ls_up:
+            try:
+                start_localstack()
+            except BaseException:
+                if not pg_up:
+                    stop_postgres()
+                raise
     mode_file().write_text(mode)
     say(f"up in {time.monotonic() - started:.1f} s: LocalStack {ENDPOINT}, Postgres 127.0.0.1:{PG_PORT}")
 
@@ -516,6 +538,12 @@ def cmd_down(_: argparse.Namespace) -> None:
         (LAB / stale).unlink(missing_ok=True)
     shutil.rmtree(LAB / "tmp", ignore_errors=True)
     say("down")
+
+
+def cmd_stop_localstack(_: argparse.Namespace) -> None:
+    """Stop LocalStack only (native): what a crash or restart does; `make up apply` recovers."""
+    stop_localstack()
+    say("LocalStack stopped; Postgres still runs")
 
 
 def cmd_clean(args: argparse.Namespace) -> None:
@@ -802,6 +830,7 @@ def main() -> None:
         "check-deployed": cmd_check_deployed,
         "validate": cmd_validate,
         "clean": cmd_clean,
+        "stop-localstack": cmd_stop_localstack,
     }
     for name, command in commands.items():
         sub.add_parser(name).set_defaults(func=command)
