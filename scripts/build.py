@@ -47,12 +47,21 @@ def digest(parts: Iterable[str | bytes]) -> str:
     return h.hexdigest()[:16]
 
 
+IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc")
+
+
 def source_files(package: Path) -> list[Path]:
-    return sorted(p for p in package.rglob("*.py") if "__pycache__" not in p.parts)
+    """Every file a package ships (what the zip holds, so what its key must cover)."""
+    return sorted(
+        p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+    )
 
 
-def compile_tree(root: Path) -> None:
-    """Write .pyc next to every .py: unchecked-hash, so a read-only task root never recompiles."""
+def compile_tree(root: Path, *, strict: bool = False) -> None:
+    """Write .pyc next to every .py: unchecked-hash, so a read-only task root never recompiles.
+
+    strict: a file that does not compile is an error (our code), not skipped (third-party files).
+    """
     for source in sorted(root.rglob("*.py")):
         try:
             py_compile.compile(
@@ -62,7 +71,9 @@ def compile_tree(root: Path) -> None:
                 doraise=True,
                 invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
             )
-        except py_compile.PyCompileError:
+        except py_compile.PyCompileError as exc:
+            if strict:
+                sys.exit(f"build: {exc.msg}")
             # Some packages ship templates or py2 files named .py; they are never imported.
             continue
 
@@ -123,8 +134,8 @@ def package_entries(name: str, prefix: str = "") -> list[Entry]:
     """A package from lambdas/ with fresh bytecode, as (archive name, content) pairs."""
     with tempfile.TemporaryDirectory(prefix=f"pkg-{name}-") as tmp:
         staging = Path(tmp)
-        shutil.copytree(LAMBDAS / name, staging / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        compile_tree(staging)
+        shutil.copytree(LAMBDAS / name, staging / name, ignore=IGNORED)
+        compile_tree(staging, strict=True)
         return [(entry, path.read_bytes()) for entry, path in walk(staging, prefix)]
 
 
@@ -145,7 +156,8 @@ def write_zip(path: Path, entries: list[Entry]) -> bool:
 
 
 def inputs_key(*parts: object) -> str:
-    items: list[str | bytes] = []
+    """Digest of the inputs, this build script included (a change in how zips are made rebuilds)."""
+    items: list[str | bytes] = [Path(__file__).read_bytes()]
     for part in parts:
         if isinstance(part, Path):
             for file in source_files(part) if part.is_dir() else [part]:

@@ -42,7 +42,7 @@ PG_PORT = int(os.environ.get("LAB_PG_PORT", "15432"))
 PG_SUPERUSER_PASSWORD = os.environ.get("LAB_PG_PASSWORD", "postgres")
 # The database and least-privilege role: created by scripts/migrate.py, used by the Lambdas.
 DB_NAME = os.environ.get("LAB_DB_NAME", "outbox")
-APP_DB_USER = os.environ.get("LAB_APP_DB_USER", "outbox_app")
+APP_DB_USER = "outbox_app"  # fixed: the migrations grant to this role by name
 APP_DB_PASSWORD = os.environ.get("LAB_APP_DB_PASSWORD", "outbox_app")
 EDGE = "127.0.0.1:4566"
 ENDPOINT = os.environ.get("LOCALSTACK_ENDPOINT", "http://localhost:4566")
@@ -374,20 +374,21 @@ def start_postgres() -> None:
 
 
 def postgres_running() -> bool:
-    """Our cluster is up: its postmaster.pid names a live process."""
-    pid_file = pg_dir().resolve() / "data" / "postmaster.pid"
-    if not pid_file.exists():
+    """Our cluster is up, as pg_ctl sees it (a stale postmaster.pid is not enough)."""
+    data = pg_dir().resolve() / "data"
+    if not (data / "postmaster.pid").exists():
         return False
-    try:
-        pid = int(pid_file.read_text().split()[0])
-    except (ValueError, IndexError, OSError):
-        return False
-    return Path(f"/proc/{pid}").exists()
+    status = subprocess.run(
+        as_postgres([str(find_pg_bindir() / "pg_ctl"), "-D", str(data), "status"]),
+        capture_output=True,
+        check=False,
+    )
+    return status.returncode == 0
 
 
 def localstack_running() -> bool:
     pid_file = localstack_pid_file()
-    return pid_file.exists() and process_group_alive(int(pid_file.read_text()))
+    return pid_file.exists() and is_localstack_process(int(pid_file.read_text()))
 
 
 def stop_postgres() -> None:
@@ -438,7 +439,11 @@ def start_localstack() -> None:
             cwd=str(LAB),
         )
     localstack_pid_file().write_text(str(process.pid))
-    wait_localstack_healthy(process)
+    try:
+        wait_localstack_healthy(process)
+    except BaseException:
+        stop_localstack()  # never leave an unhealthy LocalStack behind for the next `make up` to trust
+        raise
 
 
 def wait_localstack_healthy(process: subprocess.Popen[bytes] | None = None, timeout: float = 60) -> None:
@@ -458,33 +463,47 @@ def wait_localstack_healthy(process: subprocess.Popen[bytes] | None = None, time
     raise LabError(f"LocalStack is not healthy after {timeout:.0f} s: see {LAB / 'localstack.log'}")
 
 
+def is_localstack_process(pid: int) -> bool:
+    """The pid is LocalStack as the lab starts it (a pid file can outlive its process; pids are reused)."""
+    try:
+        return b"localstack.runtime.main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
 def stop_localstack() -> None:
+    """Stop LocalStack's process group: LocalStack and every Lambda process it started."""
     pid_file = localstack_pid_file()
     if not pid_file.exists():
         return
-    pid = int(pid_file.read_text())
+    pgid = int(pid_file.read_text())
+    if Path(f"/proc/{pgid}").exists() and not is_localstack_process(pgid):
+        say(f"pid {pgid} from {pid_file} is no longer LocalStack: not touching it")
+        pid_file.unlink(missing_ok=True)
+        return
+    # Linux does not reuse a pid that is still a process group id, so the group is ours.
     for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
         try:
-            os.killpg(pid, sig)
+            os.killpg(pgid, sig)
         except ProcessLookupError:
             break
         deadline = time.monotonic() + wait
-        while time.monotonic() < deadline and process_group_alive(pid):
+        while time.monotonic() < deadline and process_group_alive(pgid):
             time.sleep(0.1)
-        if not process_group_alive(pid):
+        if not process_group_alive(pgid):
             break
     pid_file.unlink(missing_ok=True)
 
 
 def process_group_alive(pgid: int) -> bool:
+    """Any member of the group is alive (the leader may be gone while Lambda processes remain)."""
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pgid, os.WNOHANG)  # reap the leader if it is our child (only right after a start)
     try:
         os.killpg(pgid, 0)
     except ProcessLookupError:
         return False
-    # A zombie leader still counts; reap it if it is our child (it is not across invocations).
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pgid, os.WNOHANG)
-    return Path(f"/proc/{pgid}").exists() and "Z" not in Path(f"/proc/{pgid}/stat").read_text().split()[2:3]
+    return True
 
 
 # --- docker mode -----------------------------------------------------------------------------------
@@ -506,6 +525,8 @@ def cmd_up(_: argparse.Namespace) -> None:
     else:
         # Start what is not running: after LocalStack died, `make up` brings back just LocalStack.
         pg_up, ls_up = postgres_running(), localstack_running()
+        if ls_up:
+            wait_localstack_healthy(timeout=10)
         if pg_up and ls_up:
             say("native stack already running")
             mode_file().write_text(mode)
@@ -534,7 +555,7 @@ def cmd_down(_: argparse.Namespace) -> None:
         stop_postgres()
     mode_file().unlink(missing_ok=True)
     # LocalStack state is gone: the Terraform state describes nothing any more.
-    for stale in ("terraform.tfstate", "terraform.tfstate.backup", "localstack-session"):
+    for stale in ("terraform.tfstate", "terraform.tfstate.backup", "localstack-session", "deployed-session"):
         (LAB / stale).unlink(missing_ok=True)
     shutil.rmtree(LAB / "tmp", ignore_errors=True)
     say("down")
@@ -675,7 +696,6 @@ def db_admin_env() -> dict[str, str]:
         "LAB_PG_PORT": str(PG_PORT),
         "LAB_PG_PASSWORD": PG_SUPERUSER_PASSWORD,
         "LAB_DB_NAME": DB_NAME,
-        "LAB_APP_DB_USER": APP_DB_USER,
         "LAB_APP_DB_PASSWORD": APP_DB_PASSWORD,
     }
 
@@ -693,8 +713,10 @@ def cmd_apply(args: argparse.Namespace) -> None:
         say("LocalStack restarted since the last apply: discarding the stale Terraform state")
         for stale in ("terraform.tfstate", "terraform.tfstate.backup"):
             (LAB / stale).unlink(missing_ok=True)
-    session_file.write_text(session)
+    session_file.write_text(session)  # the state now describes this LocalStack, even if apply fails
+    (LAB / "deployed-session").unlink(missing_ok=True)
     terraform(env, "apply", "-auto-approve", "-input=false", *terraform_vars(mode))
+    (LAB / "deployed-session").write_text(session)
     say(f"applied in {time.monotonic() - started:.1f} s")
     print_urls(env)
 
@@ -752,8 +774,8 @@ def cmd_logs(args: argparse.Namespace) -> None:
 def cmd_check_deployed(_: argparse.Namespace) -> None:
     """Fail with a one-line diagnosis unless the lab is up and deployed to this LocalStack."""
     require_up()
-    session_file = LAB / "localstack-session"
-    if not session_file.exists() or session_file.read_text() != localstack_session():
+    deployed = LAB / "deployed-session"
+    if not deployed.exists() or deployed.read_text() != localstack_session():
         raise LabError("nothing is deployed to this LocalStack: run `make apply`")
     terraform_outputs()
 

@@ -63,6 +63,6 @@ def app_conninfo() -> dict[str, Any]:
     """The same database as the Lambdas' least-privilege role."""
     return {
         **admin_conninfo(),
-        "user": os.environ.get("LAB_APP_DB_USER", "outbox_app"),
+        "user": "outbox_app",
         "password": os.environ.get("LAB_APP_DB_PASSWORD", "outbox_app"),
     }

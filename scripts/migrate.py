@@ -4,7 +4,8 @@ Forward-only: pending files run in file-name order in one transaction (each in a
 an advisory lock, so a failing file applies none of them; each is recorded in schema_migrations
 with its checksum, and an applied file that changed afterwards is an error, not a silent re-run.
 Settings: LAB_PG_HOST, LAB_PG_PORT, LAB_PG_USER, LAB_PG_PASSWORD (superuser), LAB_DB_NAME,
-LAB_APP_DB_USER, LAB_APP_DB_PASSWORD (the least-privilege role the Lambdas use).
+LAB_APP_DB_PASSWORD (of `outbox_app`, the least-privilege role the Lambdas use; the migrations
+grant to it by name).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import psycopg
 from psycopg import sql
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "db" / "migrations"
+APP_ROLE = "outbox_app"
 LOCK_ID = 7_301_001  # pg_advisory_xact_lock key: one migrator at a time
 
 
@@ -91,7 +93,7 @@ def main() -> None:
     try:
         bootstrap(
             dbname,
-            os.environ.get("LAB_APP_DB_USER", "outbox_app"),
+            APP_ROLE,
             os.environ.get("LAB_APP_DB_PASSWORD", "outbox_app"),
         )
         applied = migrate(dbname)

@@ -16,9 +16,10 @@ module "jobs_queue" {
   source = "./modules/queue"
 
   name = local.jobs_queue_name
-  # Above the worker's timeout, so a message is not redelivered while a worker still holds it;
-  # also the delay before a failed message is retried.
-  visibility_timeout_seconds = var.worker_timeout_s * 2
+  # Above the worker's timeout, so a message is not redelivered while a worker still holds it; it
+  # is also the delay before a failed message is retried. AWS advises 6x the function timeout for
+  # an event source mapping (throttled batches); on LocalStack 2x keeps the lab's retries quick.
+  visibility_timeout_seconds = var.worker_timeout_s * (local.on_localstack ? 2 : 6)
   max_receive_count          = var.jobs_max_receive_count
   create_beside_dlq          = local.on_localstack
 }

@@ -3,24 +3,39 @@
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import DictRow
+
+from labcore.outbox import NOTIFY_CHANNEL
 
 SQS_BATCH = 10
 
 
 @dataclass(frozen=True)
 class DispatchSettings:
+    """Validated at construction: a zero batch would spin, a negative delay is an SQL error."""
+
     batch_size: int = 100  # rows claimed per transaction
     max_attempts: int = 5  # failed publishes before a row is parked
     backoff_base_s: float = 2.0  # first retry after this, doubling per attempt
     backoff_max_s: float = 300.0
     retention_hours: float = 24.0  # published rows older than this are deleted
     linger_s: float = 2.0  # after a nudge, keep listening for new rows this long (> the API's nudge interval)
+    time_reserve_ms: int = 3000  # stop claiming when less is left: one pass (claim, send, mark) fits
+
+    def __post_init__(self) -> None:
+        for name in ("batch_size", "max_attempts", "backoff_base_s", "backoff_max_s", "retention_hours"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"dispatch setting {name} must be > 0, got {getattr(self, name)}")
+        if self.linger_s < 0:
+            raise ValueError(f"dispatch setting linger_s must be >= 0, got {self.linger_s}")
 
 
 @dataclass(frozen=True)
@@ -170,6 +185,57 @@ def _mark_failed(
         },
     ).fetchall()
     return sorted(row["outbox_id"] for row in rows if row["parked"])
+
+
+Connect = Callable[[], psycopg.Connection[DictRow]]
+InTransaction = Callable[[Callable[[psycopg.Connection[DictRow]], PassResult]], PassResult]
+
+
+def drain(
+    in_transaction: InTransaction,
+    publisher: Publisher,
+    settings: DispatchSettings,
+    time_left_ms: Callable[[], int],
+    on_pass: Callable[[PassResult], None] = lambda result: None,
+) -> PassResult:
+    """Claim and publish, one transaction per pass, until a pass comes back short or time runs out."""
+    totals = PassResult()
+    while True:
+        result = in_transaction(lambda conn: dispatch_batch(conn, publisher, settings))
+        totals.add(result)
+        on_pass(result)
+        if result.claimed < settings.batch_size or time_left_ms() < settings.time_reserve_ms:
+            return totals
+
+
+def drain_and_linger(
+    connection: Connect,
+    in_transaction: InTransaction,
+    publisher: Publisher,
+    settings: DispatchSettings,
+    time_left_ms: Callable[[], int],
+    on_pass: Callable[[PassResult], None] = lambda result: None,
+) -> PassResult:
+    """Drain, then drain again on each commit notification until `linger_s` after the first drain.
+
+    LISTEN comes before the first drain, so a row committed in between is not missed. The API
+    nudges at most once per interval shorter than the linger, so its later jobs find us listening.
+    """
+    totals = PassResult()
+    listening: psycopg.Connection[DictRow] | None = None
+    deadline = time.monotonic() + settings.linger_s
+    try:
+        while True:
+            if connection() is not listening:  # first time, or replaced after a dead connection
+                listening = connection()
+                listening.execute(sql.SQL("LISTEN {}").format(sql.Identifier(NOTIFY_CHANNEL)))
+            totals.add(drain(in_transaction, publisher, settings, time_left_ms, on_pass))
+            wait = min(deadline - time.monotonic(), (time_left_ms() - settings.time_reserve_ms) / 1000)
+            if wait <= 0 or not any(True for _ in listening.notifies(timeout=wait, stop_after=1)):
+                return totals
+    finally:
+        if listening is not None and not listening.closed:
+            listening.execute("UNLISTEN *")
 
 
 def purge_published(conn: psycopg.Connection[DictRow], retention_hours: float, limit: int = 5000) -> int:

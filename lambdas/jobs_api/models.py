@@ -24,7 +24,7 @@ from labcore.currencies import ISO_4217
 
 MAX_AMOUNT = Decimal("1000000000")  # one billion: above it a request is a mistake, not a conversion
 AMOUNT_PLACES = 4
-_AMOUNT_TEXT = re.compile(r"^[0-9]{1,16}(\.[0-9]{1,16})?$")
+_AMOUNT_TEXT = re.compile(r"[0-9]{1,16}(\.[0-9]{1,16})?")
 
 
 def _parse_amount(value: Any) -> Decimal:
@@ -32,7 +32,7 @@ def _parse_amount(value: Any) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, (Decimal, int, str)):
         raise ValueError("must be a number or a string holding a decimal number")
     if isinstance(value, str):
-        if not _AMOUNT_TEXT.match(value):
+        if not _AMOUNT_TEXT.fullmatch(value):
             raise ValueError('must be a plain decimal number such as "12.50"')
         value = Decimal(value)
     try:
@@ -68,7 +68,10 @@ CurrencyCode = Annotated[
 ClientId = Annotated[
     str, StringConstraints(strict=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:@-]+$")
 ]
-IdempotencyKey = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=128)]
+# Printable text only: Postgres text cannot hold NUL, and control characters make poor keys.
+IdempotencyKey = Annotated[
+    str, StringConstraints(strict=True, min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")
+]
 
 
 class CreateJobRequest(BaseModel):

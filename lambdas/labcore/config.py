@@ -72,11 +72,10 @@ class DbSettings:
         }
 
 
-@functools.cache
 def secrets_client() -> Any:
-    import boto3  # deferred: only environments configured with a secret pay for the import
+    from labcore.clients import client  # deferred: only environments with a secret pay for boto3
 
-    return boto3.client("secretsmanager")
+    return client("secretsmanager")
 
 
 def fetch_secret(secret_id: str) -> DbSecret:

@@ -21,6 +21,8 @@ from tests_support import api_event
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("LAB_DIR", ROOT / ".lab")) / "build"
 ROLE = "arn:aws:iam::000000000000:role/outbox-lab-test"
+ARCH = os.environ.get("LAMBDA_ARCH", "x86_64")
+PSYCOPG_SO = {"x86_64": "x86_64-linux-gnu", "arm64": "aarch64-linux-gnu"}[ARCH]
 
 
 @pytest.fixture
@@ -58,13 +60,22 @@ def test_bundled_zip_works_without_any_layer(
     outputs: dict[str, Any], aws: Callable[[str], Any], scratch_functions: Callable[..., str]
 ) -> None:
     subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "build.py"), "--out", str(BUILD), "--delivery", "bundle"],
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "build.py"),
+            "--out",
+            str(BUILD),
+            "--delivery",
+            "bundle",
+            "--arch",
+            ARCH,
+        ],
         check=True,
         capture_output=True,
     )
     deployed = aws("lambda").get_function_configuration(FunctionName=outputs["functions"]["ping"])
     name = scratch_functions(
-        (BUILD / "ping-bundled-x86_64.zip").read_bytes(),
+        (BUILD / f"ping-bundled-{ARCH}.zip").read_bytes(),
         "ping.handler.handler",
         Environment={"Variables": deployed["Environment"]["Variables"]},
     )
@@ -92,14 +103,14 @@ def test_without_the_layer_psycopg_is_missing(
 
 
 def test_layer_ships_manylinux_psycopg_and_precompiled_bytecode() -> None:
-    with zipfile.ZipFile(BUILD / "layer-x86_64.zip") as archive:
+    with zipfile.ZipFile(BUILD / f"layer-{ARCH}.zip") as archive:
         names = set(archive.namelist())
         flags = {
             name: int.from_bytes(archive.read(name)[4:8], "little")
             for name in names
             if name.endswith(".cpython-313.pyc")
         }
-    assert any(n.startswith("python/psycopg_binary/_psycopg.cpython-313-x86_64-linux-gnu") for n in names)
+    assert any(n.startswith(f"python/psycopg_binary/_psycopg.cpython-313-{PSYCOPG_SO}") for n in names)
     assert any(n.startswith("python/psycopg_binary.libs/libpq") for n in names)
     assert "python/labcore/db.py" in names
     importable = [n for n in names if n.endswith(".py") and "/tests/" not in n]

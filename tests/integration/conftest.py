@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from labcore import config, db
+from labcore import clients, config, db
 from tests_support import app_conninfo
 
 
@@ -16,7 +16,7 @@ def reset_labcore() -> None:
         db._connection.close()
     db._connection = None
     config.db_settings.cache_clear()
-    config.secrets_client.cache_clear()
+    clients.client.cache_clear()
 
 
 @pytest.fixture

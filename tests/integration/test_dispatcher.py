@@ -84,16 +84,23 @@ class RecordingPublisher:
         ]
 
 
+def in_transaction_on(conn: psycopg.Connection[DictRow]) -> service.InTransaction:
+    def run(work: Callable[[psycopg.Connection[DictRow]], service.PassResult]) -> service.PassResult:
+        with conn.transaction():
+            return work(conn)
+
+    return run
+
+
+def plenty_of_time() -> int:
+    return 60_000
+
+
 def drain(
     conn: psycopg.Connection[DictRow], publisher: Any, settings: DispatchSettings
 ) -> service.PassResult:
-    totals = service.PassResult()
-    while True:
-        with conn.transaction():
-            result = service.dispatch_batch(conn, publisher, settings)
-        totals.add(result)
-        if result.claimed < settings.batch_size:
-            return totals
+    """What the deployed dispatcher does per invocation, on the test's connection."""
+    return service.drain(in_transaction_on(conn), publisher, settings, plenty_of_time)
 
 
 def test_two_dispatchers_never_publish_the_same_row(
@@ -222,3 +229,74 @@ def test_whole_call_failure_fails_every_entry_of_the_call() -> None:
     failures = publisher.publish([OutboxMessage(i, "t", "e", {}, {}) for i in (1, 2)])
     assert [f.outbox_id for f in failures] == [1, 2]
     assert failures[0].error == "ConnectionError: endpoint unreachable"
+
+
+def test_drain_stops_when_time_runs_short(
+    admin: psycopg.Connection[DictRow], connect: Callable[[], psycopg.Connection[DictRow]]
+) -> None:
+    insert_rows(admin, 50)
+    settings = DispatchSettings(batch_size=10, time_reserve_ms=3000)
+    conn = connect()
+    result = service.drain(in_transaction_on(conn), RecordingPublisher(), settings, lambda: 2000)
+    assert result.claimed == 10, "one pass, then the time reserve stops it"
+
+
+def test_lingering_dispatcher_publishes_rows_committed_after_its_drain(
+    admin: psycopg.Connection[DictRow], connect: Callable[[], psycopg.Connection[DictRow]]
+) -> None:
+    from labcore import outbox
+
+    settings = DispatchSettings(batch_size=10, linger_s=2.0)
+    publisher = RecordingPublisher()
+    conn = connect()
+    results: list[service.PassResult] = []
+    lingering = threading.Thread(
+        target=lambda: results.append(
+            service.drain_and_linger(
+                lambda: conn, in_transaction_on(conn), publisher, settings, plenty_of_time
+            )
+        )
+    )
+    started = time.monotonic()
+    lingering.start()
+    time.sleep(0.3)  # the dispatcher has drained an empty outbox and is waiting on LISTEN
+    writer = connect()
+    with writer.transaction():
+        committed_id = outbox.enqueue(
+            writer,
+            aggregate_type="t",
+            aggregate_id="1",
+            topic="conversion-jobs",
+            event_type="e",
+            payload={},
+            headers={},
+        )
+    committed_at = time.monotonic()
+    deadline = committed_at + 1.0
+    while committed_id not in publisher.sent and time.monotonic() < deadline:
+        time.sleep(0.005)
+    published_after_s = time.monotonic() - committed_at
+    lingering.join(timeout=5)
+    assert publisher.sent == [committed_id]
+    assert published_after_s < 0.5, "woken by NOTIFY, not by a poll"
+    assert results[0].published == 1
+    assert 2.0 <= time.monotonic() - started < 3.5, "it lingered, then returned"
+
+
+def test_a_rolled_back_outbox_row_notifies_nobody(connect: Callable[[], psycopg.Connection[DictRow]]) -> None:
+    from labcore import outbox
+
+    listener, writer = connect(), connect()
+    listener.execute(f"LISTEN {outbox.NOTIFY_CHANNEL}")
+    with pytest.raises(RuntimeError), writer.transaction():
+        outbox.enqueue(
+            writer, aggregate_type="t", aggregate_id="1", topic="x", event_type="e", payload={}, headers={}
+        )
+        raise RuntimeError("rolled back")
+    assert list(listener.notifies(timeout=0.3, stop_after=1)) == []
+
+
+@pytest.mark.parametrize("field", ["batch_size", "max_attempts", "backoff_base_s", "retention_hours"])
+def test_settings_reject_non_positive_values(field: str) -> None:
+    with pytest.raises(ValueError, match=f"{field} must be > 0"):
+        DispatchSettings(**{field: 0})

@@ -246,7 +246,7 @@ def test_unexpected_failure_is_500_without_details(monkeypatch: pytest.MonkeyPat
 def test_dead_connection_is_replaced_before_the_transaction(admin_db: psycopg.Connection[DictRow]) -> None:
     conn = db.connection()
     pid = conn.info.backend_pid
-    admin_db.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    admin_db.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,))  # waits for the exit
     response = call("POST", "/jobs", valid_body())
     assert response["statusCode"] == 201
     assert db.connection().info.backend_pid != pid

@@ -11,9 +11,6 @@ import psycopg
 import pytest
 from psycopg.rows import DictRow
 
-from jobs_api import service as jobs_service
-from jobs_api.models import CreateJobRequest
-from labcore import db
 from tests_support import admin_conninfo, lambda_context, sqs_event
 from worker import handler as worker_handler
 
@@ -21,15 +18,16 @@ pytestmark = pytest.mark.usefixtures("app_environment")
 
 
 def create_job(source: str = "USD", target: str = "EUR", amount: str = "100.00") -> str:
-    request = CreateJobRequest.model_validate(
-        {
-            "client_id": f"worker-{uuid.uuid4().hex[:8]}",
-            "source_currency": source,
-            "target_currency": target,
-            "source_amount": amount,
-        }
-    )
-    return str(db.run_in_transaction(lambda conn: jobs_service.create_job(conn, request, {})).job.job_id)
+    """A queued job without an outbox row: only this test's messages can reach it (the deployed
+    dispatcher and worker share the database and would otherwise race the test)."""
+    job_id = str(uuid.uuid4())
+    with psycopg.connect(**admin_conninfo(), autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO conversion_jobs (job_id, client_id, source_currency, target_currency,"
+            " source_amount, request_hash) VALUES (%s, %s, %s, %s, %s, 'worker-test')",
+            (job_id, f"worker-{uuid.uuid4().hex[:8]}", source, target, Decimal(amount)),
+        )
+    return job_id
 
 
 def record(
@@ -71,13 +69,21 @@ def test_job_is_completed_with_the_rate_and_minor_units(admin_db: psycopg.Connec
 
 def test_same_message_twice_has_one_effect(admin_db: psycopg.Connection[DictRow]) -> None:
     job_id = create_job("EUR", "BHD", "10.00")
-    message = record(job_id, outbox_id="777000111")
+    key = str(uuid.uuid4().int % 10**15)
+    message = record(job_id, outbox_id=key)
     run(message)
     first = job_row(admin_db, job_id)
+    assert first["status"] == "completed"
+    # Someone resets the job: a redelivered message must still not apply a second time.
+    admin_db.execute(
+        "UPDATE conversion_jobs SET status = 'queued', rate = NULL, target_amount = NULL, completed_at = NULL"
+        " WHERE job_id = %s",
+        (job_id,),
+    )
     assert run(message) == {"batchItemFailures": []}, "a duplicate is acknowledged"
-    assert job_row(admin_db, job_id) == first, "and changes nothing"
+    assert job_row(admin_db, job_id)["status"] == "queued", "and changes nothing"
     inbox = admin_db.execute(
-        "SELECT count(*) AS n FROM inbox WHERE consumer = 'worker' AND message_key = '777000111'"
+        "SELECT count(*) AS n FROM inbox WHERE consumer = 'worker' AND message_key = %s", (key,)
     ).fetchone()
     assert inbox == {"n": 1}
 

@@ -70,6 +70,7 @@ def test_more_than_four_decimal_places_is_rejected(amount: Decimal) -> None:
         ("NaN", "plain decimal number"),
         ("1e3", "plain decimal number"),
         (" 12", "plain decimal number"),
+        ("12.50\n", "plain decimal number"),
         (True, "number or a string"),
         (None, "number or a string"),
         ([1], "number or a string"),
@@ -105,6 +106,11 @@ def test_missing_and_unexpected_fields_are_named() -> None:
     assert problems["target_currency"] == "Field required"
     assert problems["source_amount"] == "Field required"
     assert problems["rate"] == "Extra inputs are not permitted"
+
+
+@pytest.mark.parametrize("key", ["", "k" * 129, "nul\x00inside", "tab\there", 7])
+def test_bad_idempotency_keys(key: Any) -> None:
+    assert "idempotency_key" in errors_of({**VALID, "idempotency_key": key})
 
 
 @pytest.mark.parametrize("client_id", ["", "x" * 65, "has space", 42])

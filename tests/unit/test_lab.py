@@ -115,9 +115,18 @@ def closed_port() -> Iterator[int]:
 
 
 def lab_up(tmp_path: Path, pg_port: int) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "LAB_DIR": str(tmp_path / "lab"), "LAB_MODE": "native", "LAB_PG_PORT": str(pg_port)}
+    """`lab.py up` in a scratch lab dir, with no Python 3.13 to find: should the port check ever
+    regress, it fails on that at once instead of installing venvs and starting services."""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "PYENV_ROOT": str(tmp_path),
+        "LAB_DIR": str(tmp_path / "lab"),
+        "LAB_MODE": "native",
+        "LAB_PG_PORT": str(pg_port),
+    }
     return subprocess.run(
-        ["python3", str(LAB_PY), "up"], env=env, capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, str(LAB_PY), "up"], env=env, capture_output=True, text=True, timeout=60, check=False
     )
 
 

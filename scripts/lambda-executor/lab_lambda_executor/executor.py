@@ -108,21 +108,26 @@ class NativeRuntimeExecutor(RuntimeExecutor):
         result_read, result_write = os.pipe()
         log = open(self._log_path, "ab")  # noqa: SIM115 (the child holds it; closed right after the fork)
         try:
+            env = {
+                **self._process_env(),
+                "LAB_RESULT_FD": str(result_write),
+                "LAB_REQUEST_FD": str(request_read),
+            }
             self._process = subprocess.Popen(
                 # -I: nothing of LocalStack's environment on sys.path; -B: the task root is read-only;
                 # -u: output reaches the log even when a timeout kills the process.
                 [interpreter, "-I", "-B", "-u", str(BOOTSTRAP)],
-                env={
-                    **self._process_env(),
-                    "LAB_RESULT_FD": str(result_write),
-                    "LAB_REQUEST_FD": str(request_read),
-                },
+                env=env,
                 cwd=str(self._workdir),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 pass_fds=(result_write, request_read),
             )
+        except BaseException:
+            os.close(request_write)  # our ends too: nothing will ever use them
+            os.close(result_read)
+            raise
         finally:
             log.close()
             os.close(request_read)
@@ -175,13 +180,13 @@ class NativeRuntimeExecutor(RuntimeExecutor):
                 return self._result(request_id, init["error"], True, logs, None, init)
             started = time.monotonic()
             deadline_ms = int(time.time() * 1000) + timeout_s * 1000
-            self._requests.write(json.dumps({**payload, "deadline-ms": deadline_ms}) + "\n")
             try:
+                self._requests.write(json.dumps({**payload, "deadline-ms": deadline_ms}) + "\n")
                 message = self._read_message(started + timeout_s + TIMEOUT_GRACE_S)
                 failure = (
                     None if message else ("Sandbox.Timedout", f"Task timed out after {timeout_s:.2f} seconds")
                 )
-            except _EnvironmentExited:
+            except (_EnvironmentExited, BrokenPipeError):  # exited before or while we sent the event
                 message, failure = None, ("Runtime.ExitError", "Runtime exited without providing a reason")
             if message is None or failure is not None:
                 error_type, reason = failure or ("Sandbox.Timedout", "no result")

@@ -49,4 +49,8 @@ resource "aws_lambda_function" "this" {
   environment {
     variables = merge(var.environment, { POWERTOOLS_SERVICE_NAME = var.name })
   }
+
+  # What uses the function (an event source mapping, an API) needs its permissions in place, and
+  # its first invocations need the log group: the role alone is not enough on AWS.
+  depends_on = [aws_iam_role_policy.this, aws_cloudwatch_log_group.this]
 }
