@@ -18,7 +18,7 @@ from psycopg.types.json import Jsonb
 import migrate
 from dispatcher import service
 from dispatcher.service import DispatchSettings, OutboxMessage, PublishFailure, SqsPublisher
-from tests_support import admin_conninfo, app_conninfo
+from tests_support import admin_conninfo, app_conninfo, poll
 
 
 @pytest.fixture(scope="module")
@@ -259,7 +259,14 @@ def test_lingering_dispatcher_publishes_rows_committed_after_its_drain(
     )
     started = time.monotonic()
     lingering.start()
-    time.sleep(0.3)  # the dispatcher has drained an empty outbox and is waiting on LISTEN
+    backend = conn.info.backend_pid
+
+    def waiting_on_listen() -> bool:
+        # Its first drain has committed: from now on only a notification can wake it.
+        row = admin.execute("SELECT query FROM pg_stat_activity WHERE pid = %s", (backend,)).fetchone()
+        return row is not None and row["query"].startswith("COMMIT")
+
+    poll(waiting_on_listen, timeout=5, interval=0.01, what="the dispatcher to finish its first drain")
     writer = connect()
     with writer.transaction():
         committed_id = outbox.enqueue(
