@@ -279,9 +279,7 @@ def test_lingering_dispatcher_publishes_rows_committed_after_its_drain(
             headers={},
         )
     committed_at = time.monotonic()
-    deadline = committed_at + 1.0
-    while committed_id not in publisher.sent and time.monotonic() < deadline:
-        time.sleep(0.005)
+    poll(lambda: committed_id in publisher.sent, timeout=1, interval=0.005, what="the row to be published")
     published_after_s = time.monotonic() - committed_at
     lingering.join(timeout=5)
     assert publisher.sent == [committed_id]
