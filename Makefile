@@ -36,13 +36,13 @@ venv: ## install the dev tools into .lab/venv
 
 test: venv ## unit + integration + e2e tests (needs `make up apply`)
 	@$(LAB) check-deployed
-	$(PYTEST) tests
+	$(PYTEST) tests localstack-native/tests
 
 unit: venv ## unit tests only (no services needed)
-	$(PYTEST) tests/unit
+	$(PYTEST) tests/unit localstack-native/tests -m 'not integration'
 
 integration: venv ## integration tests (needs `make up`)
-	$(PYTEST) tests/integration
+	$(PYTEST) tests/integration localstack-native/tests -m integration
 
 e2e: venv ## end-to-end tests against the deployed stack (needs `make up apply`)
 	@$(LAB) check-deployed

@@ -32,7 +32,7 @@ LAB = Path(os.environ.get("LAB_DIR", ROOT / ".lab")).resolve()
 TERRAFORM_DIR = ROOT / "terraform"
 LOCALSTACK_ENV_FILE = ROOT / "scripts" / "localstack.env"
 LOCALSTACK_CONSTRAINTS = ROOT / "scripts" / "requirements" / "localstack-constraints.txt"
-EXECUTOR_DIR = ROOT / "scripts" / "lambda-executor"
+EXECUTOR_DIR = ROOT / "localstack-native"
 LOCALSTACK_VERSION = "2026.3.0"
 PIP_VERSION = "25.3"
 RUNTIME = "python3.13"
@@ -220,7 +220,7 @@ def ensure_native_venvs() -> str:
         stamp_of(dependency_groups(), PIP_VERSION),
         f"the Lambda {RUNTIME} runtime",
     )
-    executor_sources = sorted((EXECUTOR_DIR / "lab_lambda_executor").glob("*.py"))
+    executor_sources = sorted((EXECUTOR_DIR / "localstack_native").glob("*.py"))
     executor_files = [*executor_sources, EXECUTOR_DIR / "pyproject.toml"]
     # Installed from a copy: building in place would leave build/ and .egg-info in the repo.
     executor_copy = LAB / "executor-src"

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 ROLE = "arn:aws:iam::000000000000:role/lambda-role"
 RUNTIME: RuntimeType = "python3.13"
 LAYER_NAME = "lab-exec-test-layer"
+pytestmark = pytest.mark.integration  # drives a running LocalStack
 
 
 def build_zip(path: Path, files: dict[str, str]) -> bytes:

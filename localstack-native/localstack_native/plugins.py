@@ -7,6 +7,6 @@ class NativeRuntimeExecutorPlugin(RuntimeExecutorPlugin):
     name = "native"
 
     def load(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        from lab_lambda_executor.executor import NativeRuntimeExecutor
+        from localstack_native.lambda_executor import NativeRuntimeExecutor
 
         return NativeRuntimeExecutor

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-BOOTSTRAP = Path(__file__).resolve().parents[2] / "scripts/lambda-executor/lab_lambda_executor/bootstrap.py"
+BOOTSTRAP = Path(__file__).resolve().parents[1] / "localstack_native" / "lambda_bootstrap.py"
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:000000000000:function:unit"
 MESSAGE_TIMEOUT_S = 10.0
 

@@ -26,7 +26,7 @@ from localstack.services.lambda_.invocation.lambda_models import FunctionVersion
 from localstack.services.lambda_.invocation.runtime_executor import LambdaRuntimeException, RuntimeExecutor
 
 LOG = logging.getLogger(__name__)
-BOOTSTRAP = Path(__file__).with_name("bootstrap.py")
+BOOTSTRAP = Path(__file__).with_name("lambda_bootstrap.py")
 LOG_TAIL_BYTES = 1_000_000
 # After the handler's deadline, how long to wait before declaring a timeout (process hand-off).
 TIMEOUT_GRACE_S = 0.05

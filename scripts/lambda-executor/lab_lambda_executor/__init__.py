@@ -1,1 +1,0 @@
-"""LocalStack Lambda runtime executor that runs each function environment as a local process."""
