@@ -19,7 +19,6 @@ import os
 import re
 import statistics
 import sys
-import time
 import uuid
 import zipfile
 from collections.abc import Callable, Iterator
@@ -31,10 +30,10 @@ import psycopg
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the benchmarks package
 import labtools
+from benchmarks import benchlib
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "benchmarks" / "results" / "jobs_api.json"
 ENDPOINT = os.environ.get("LOCALSTACK_ENDPOINT", "http://localhost:4566")
 CLIENT_PREFIX = "bench-"
 
@@ -81,11 +80,6 @@ def zip_of(source: str) -> bytes:
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("bench.py", source)
     return buffer.getvalue()
-
-
-def quantiles(samples: list[float]) -> dict[str, float]:
-    cut = statistics.quantiles(samples, n=100)
-    return {"p50": round(cut[49], 1), "p95": round(cut[94], 1), "n": len(samples)}
 
 
 @contextmanager
@@ -144,12 +138,11 @@ def warm_latency(jobs_url: str, noop_url: str, count: int) -> dict[str, Any]:
         }
 
     def timed(url: str, expected: int) -> float:
-        started = time.perf_counter()
-        response = session.post(url, json=body(), timeout=10)
-        elapsed = (time.perf_counter() - started) * 1000
+        with benchlib.Stopwatch() as clock:
+            response = session.post(url, json=body(), timeout=10)
         if response.status_code != expected:
             raise SystemExit(f"bench: {url} answered {response.status_code}: {response.text}")
-        return elapsed
+        return clock.ms
 
     for _ in range(10):
         timed(jobs_url, 201)
@@ -158,7 +151,10 @@ def warm_latency(jobs_url: str, noop_url: str, count: int) -> dict[str, Any]:
     for _ in range(count):  # interleaved, so drift affects both alike
         jobs.append(timed(jobs_url, 201))
         noop.append(timed(noop_url, 200))
-    result: dict[str, Any] = {"post_jobs_ms": quantiles(jobs), "trivial_handler_ms": quantiles(noop)}
+    result: dict[str, Any] = {
+        "post_jobs_ms": benchlib.quantiles(jobs),
+        "trivial_handler_ms": benchlib.quantiles(noop),
+    }
     result["ratio_p50"] = round(result["post_jobs_ms"]["p50"] / result["trivial_handler_ms"]["p50"], 2)
     result["target_ratio"] = 1.3
     return result
@@ -232,12 +228,6 @@ def cold_starts(jobs_function: str, floor_function: str, count: int) -> dict[str
     }
 
 
-def clean_rows() -> None:
-    with psycopg.connect(**labtools.admin_conninfo()) as conn:
-        conn.execute("DELETE FROM outbox WHERE payload->>'client_id' LIKE %s", (f"{CLIENT_PREFIX}%",))
-        conn.execute("DELETE FROM conversion_jobs WHERE client_id LIKE %s", (f"{CLIENT_PREFIX}%",))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=200)
@@ -261,15 +251,14 @@ def main() -> None:
             noop_route(out["api_id"], out["api_stage"], noop_arn) as noop_url,
         ):
             figures = {
-                "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "measured_at": benchlib.utc_timestamp(),
                 "warm": warm_latency(out["jobs_url"], noop_url, args.requests),
                 "cold": cold_starts(jobs_function, f"outbox-lab-bench-floor-{suffix}", args.cold_starts),
             }
     finally:
-        clean_rows()
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(figures, indent=2) + "\n")
-    print(json.dumps(figures, indent=2))
+        with psycopg.connect(**labtools.admin_conninfo()) as conn:
+            benchlib.delete_bench_jobs(conn, CLIENT_PREFIX)
+    print(benchlib.write_results("jobs_api", figures).read_text(), end="")
 
 
 if __name__ == "__main__":

@@ -9,27 +9,27 @@ benchmarks/results/lab_lifecycle.json. Usage: .lab/venv/bin/python benchmarks/la
 
 from __future__ import annotations
 
-import json
 import os
 import socket
-import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "benchmarks" / "results" / "lab_lifecycle.json"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the benchmarks package
+import labtools
+from benchmarks import benchlib
+
 PG_PORT = int(os.environ.get("LAB_PG_PORT", "15432"))
 PING_REQUESTS = 200
 
 
 def timed_make(*targets: str) -> float:
-    started = time.perf_counter()
-    subprocess.run(["make", *targets], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
+    with benchlib.Stopwatch() as clock:
+        subprocess.run(["make", *targets], cwd=benchlib.ROOT, check=True, stdout=subprocess.DEVNULL)
+    return clock.seconds
 
 
 def port_open(port: int) -> bool:
@@ -39,29 +39,25 @@ def port_open(port: int) -> bool:
 
 
 def lab_processes() -> list[str]:
-    lab_dir = os.environ.get("LAB_DIR", str(ROOT / ".lab"))
+    lab_dir = os.environ.get("LAB_DIR", str(benchlib.ROOT / ".lab"))
     result = subprocess.run(["pgrep", "-af", f"{lab_dir}/"], capture_output=True, text=True, check=False)
     return [line for line in result.stdout.splitlines() if "pgrep" not in line]
 
 
 def ping_latency_ms() -> dict[str, float]:
-    outputs = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "lab.py"), "outputs"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    url = json.loads(outputs.stdout)["ping_url"]
+    try:
+        url = labtools.outputs()["ping_url"]
+    except labtools.NotDeployed as exc:
+        sys.exit(f"bench: `make apply` left nothing deployed: {exc}")
     session = requests.Session()
     for _ in range(5):  # warm the environment and the connection
         session.get(url, timeout=10).raise_for_status()
     samples = []
     for _ in range(PING_REQUESTS):
-        started = time.perf_counter()
-        session.get(url, timeout=10).raise_for_status()
-        samples.append((time.perf_counter() - started) * 1000)
-    quantiles = statistics.quantiles(samples, n=100)
-    return {"p50": round(quantiles[49], 1), "p95": round(quantiles[94], 1), "n": len(samples)}
+        with benchlib.Stopwatch() as clock:
+            session.get(url, timeout=10).raise_for_status()
+        samples.append(clock.ms)
+    return benchlib.quantiles(samples)
 
 
 def main() -> None:
@@ -77,7 +73,6 @@ def main() -> None:
         "processes": lab_processes(),
     }
     figures = {
-        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "make_up_s": round(up, 1),
         "make_apply_fresh_s": round(apply_fresh, 1),
         "make_up_apply_s": round(up + apply_fresh, 1),
@@ -87,9 +82,7 @@ def main() -> None:
         "make_down_s": round(down, 1),
         "left_behind_after_down": leftovers,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(figures, indent=2) + "\n")
-    print(json.dumps(figures, indent=2))
+    print(benchlib.write_results("lab_lifecycle", figures).read_text(), end="")
     if any(leftovers.values()):
         sys.exit("make down left something behind")
 

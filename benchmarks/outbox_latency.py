@@ -10,8 +10,6 @@ Usage: .lab/venv/bin/python benchmarks/outbox_latency.py [--jobs 200]
 from __future__ import annotations
 
 import argparse
-import json
-import statistics
 import sys
 import time
 import uuid
@@ -22,20 +20,11 @@ import psycopg
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the benchmarks package
 import labtools
+from benchmarks import benchlib
 
-RESULTS = Path(__file__).resolve().parent / "results" / "outbox_latency.json"
 CLIENT_PREFIX = "bench-latency-"
-
-
-def quantiles(samples: list[float]) -> dict[str, float]:
-    cut = statistics.quantiles(samples, n=100)
-    return {
-        "p50": round(cut[49], 1),
-        "p95": round(cut[94], 1),
-        "max": round(max(samples), 1),
-        "n": len(samples),
-    }
 
 
 def main() -> None:
@@ -56,9 +45,8 @@ def main() -> None:
                 "source_amount": "12.34",
             }
             submitted = time.time()
-            started = time.perf_counter()
-            response = session.post(outputs["jobs_url"], json=body, timeout=10)
-            posted = (time.perf_counter() - started) * 1000
+            with benchlib.Stopwatch() as clock:
+                response = session.post(outputs["jobs_url"], json=body, timeout=10)
             if response.status_code != 201:
                 sys.exit(f"bench: POST /jobs answered {response.status_code}: {response.text}")
             job_id = response.json()["job_id"]
@@ -75,20 +63,16 @@ def main() -> None:
                     sys.exit(f"bench: job {job_id} not completed after {args.timeout:.0f} s")
                 time.sleep(0.002)
             if i >= 5:
-                post_ms.append(posted)
+                post_ms.append(clock.ms)
                 completed_ms.append((float(row[0]) - submitted) * 1000)
-        db.execute("DELETE FROM outbox WHERE payload->>'client_id' LIKE %s", (f"{CLIENT_PREFIX}%",))
-        db.execute("DELETE FROM conversion_jobs WHERE client_id LIKE %s", (f"{CLIENT_PREFIX}%",))
+        benchlib.delete_bench_jobs(db, CLIENT_PREFIX)
     figures: dict[str, Any] = {
-        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "jobs": args.jobs,
-        "post_ms": quantiles(post_ms),
-        "submit_to_completed_ms": quantiles(completed_ms),
+        "post_ms": benchlib.quantiles(post_ms),
+        "submit_to_completed_ms": benchlib.quantiles(completed_ms),
         "targets_ms": {"completed_p50": 150, "completed_p95": 400},
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(figures, indent=2) + "\n")
-    print(json.dumps(figures, indent=2))
+    print(benchlib.write_results("outbox_latency", figures).read_text(), end="")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,12 +24,11 @@ from psycopg import sql
 from psycopg.rows import DictRow, dict_row
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "scripts"), str(ROOT / "lambdas")]
+sys.path[:0] = [str(ROOT), str(ROOT / "scripts"), str(ROOT / "lambdas")]
 import labtools  # noqa: E402
 import migrate  # noqa: E402
+from benchmarks import benchlib  # noqa: E402
 from dispatcher import service  # noqa: E402
-
-RESULTS = Path(__file__).resolve().parent / "results" / "relay_throughput.json"
 
 
 @contextmanager
@@ -107,15 +105,16 @@ def ceiling_run(entries: list[dict[str, Any]], sqs: Any, url: str) -> int:
     return len(entries)
 
 
+def throughput(sent: int, clock: benchlib.Stopwatch) -> dict[str, float]:
+    return {"messages": sent, "seconds": round(clock.seconds, 2), "per_s": round(sent / clock.seconds)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=10_000)
     args = parser.parse_args()
     sqs = labtools.aws_client("sqs")
-    figures: dict[str, Any] = {
-        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "rows": args.rows,
-    }
+    figures: dict[str, Any] = {"rows": args.rows}
     with scratch_database() as name:
         conninfo = {**labtools.app_conninfo(), "dbname": name}
         with psycopg.connect(**conninfo, autocommit=True, row_factory=dict_row) as conn:
@@ -133,26 +132,16 @@ def main() -> None:
             for label, run in runs:
                 fill(admin, args.rows)
                 with scratch_queue(sqs) as url:
-                    started = time.perf_counter()
-                    sent = run(conn, sqs, url)
-                    seconds = time.perf_counter() - started
+                    with benchlib.Stopwatch() as clock:
+                        sent = run(conn, sqs, url)
                     assert sent == args.rows and queue_depth(sqs, url) == args.rows, (label, sent)
-                figures[label] = {
-                    "messages": sent,
-                    "seconds": round(seconds, 2),
-                    "per_s": round(sent / seconds),
-                }
+                figures[label] = throughput(sent, clock)
             admin.close()
         with scratch_queue(sqs) as url:
-            started = time.perf_counter()
-            sent = ceiling_run(entries, sqs, url)
-            seconds = time.perf_counter() - started
+            with benchlib.Stopwatch() as clock:
+                sent = ceiling_run(entries, sqs, url)
             assert queue_depth(sqs, url) == args.rows
-        figures["ceiling_send_message_batch"] = {
-            "messages": sent,
-            "seconds": round(seconds, 2),
-            "per_s": round(sent / seconds),
-        }
+        figures["ceiling_send_message_batch"] = throughput(sent, clock)
     dispatcher = figures["dispatcher"]["per_s"]
     figures["dispatcher_vs_naive"] = round(dispatcher / figures["naive_relay"]["per_s"], 1)
     ceiling = figures["ceiling_send_message_batch"]["per_s"]
@@ -161,9 +150,7 @@ def main() -> None:
         figures["dispatcher_one_call_at_a_time"]["per_s"] / ceiling, 2
     )
     figures["targets"] = {"dispatcher_vs_naive": 5, "dispatcher_vs_ceiling": 0.8}
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(figures, indent=2) + "\n")
-    print(json.dumps(figures, indent=2))
+    print(benchlib.write_results("relay_throughput", figures).read_text(), end="")
 
 
 if __name__ == "__main__":

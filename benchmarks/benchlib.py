@@ -1,0 +1,78 @@
+"""Shared by the benchmarks: a stopwatch, percentile summaries, bench-row cleanup and the results files."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS_DIR = ROOT / "benchmarks" / "results"
+
+
+class Stopwatch:
+    """Wall-clock time of a `with` block, on the monotonic performance counter."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._started = 0.0
+
+    def __enter__(self) -> Self:
+        self._started = time.perf_counter()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.seconds = time.perf_counter() - self._started
+
+    @property
+    def ms(self) -> float:
+        return self.seconds * 1000
+
+
+def quantiles(samples: Sequence[float]) -> dict[str, float]:
+    """p50, p95 and max of the samples, rounded to 0.1, with their count."""
+    cut = statistics.quantiles(samples, n=100)
+    return {
+        "p50": round(cut[49], 1),
+        "p95": round(cut[94], 1),
+        "max": round(max(samples), 1),
+        "n": len(samples),
+    }
+
+
+def utc_timestamp() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def write_results(name: str, figures: dict[str, Any]) -> Path:
+    """Write benchmarks/results/<name>.json atomically, `measured_at` first, and return its path.
+
+    A `measured_at` in the figures wins over the time of writing.
+    """
+    path = RESULTS_DIR / f"{name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = {"measured_at": utc_timestamp(), **figures}
+    # Written beside the target and renamed over it: a reader never sees half a file.
+    with tempfile.NamedTemporaryFile(
+        "w", dir=path.parent, prefix=f".{name}.", suffix=".tmp", delete=False
+    ) as f:
+        f.write(json.dumps(document, indent=2) + "\n")
+    os.replace(f.name, path)
+    return path
+
+
+def delete_bench_jobs(conn: psycopg.Connection[Any], client_prefix: str) -> None:
+    """Remove the jobs (and their outbox rows) a benchmark created under its client id prefix."""
+    pattern = f"{client_prefix}%"
+    conn.execute("DELETE FROM outbox WHERE payload->>'client_id' LIKE %s", (pattern,))
+    conn.execute("DELETE FROM conversion_jobs WHERE client_id LIKE %s", (pattern,))
