@@ -125,14 +125,13 @@ RENDERERS: dict[str, Callable[[dict[str, Any]], Iterator[Row]]] = {
 
 
 def render(name: str, results: dict[str, Any]) -> str:
-    lines = ["| what | measured | target |", "|---|---|---|"]
-    lines += [
-        f"| {what} | {measured} | {target} |"
-        for what, measured, target in RENDERERS.get(name, flattened)(results)
-    ]
+    """The block's body: blank-line padded, so the markers never touch the table in any renderer."""
+    lines = ["", "| what | measured | target |", "|---|---|---|"]
+    rows = RENDERERS.get(name, flattened)(results)
+    lines += ["|" + "|".join(f" {cell} " if cell else " " for cell in row) + "|" for row in rows]
     source = f"`benchmarks/results/{name}.json`"
     measured_at = results.get("measured_at")
-    lines += ["", f"From {source}" + (f", measured {measured_at}." if measured_at else ".")]
+    lines += ["", f"From {source}" + (f", measured {measured_at}." if measured_at else "."), ""]
     return "\n".join(lines) + "\n"
 
 
