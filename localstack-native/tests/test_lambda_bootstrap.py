@@ -100,7 +100,7 @@ def test_context_environment_and_working_directory_are_the_function_s(tmp_path: 
     }
 
     with bootstrap(tmp_path, source, env=env) as process:
-        traced = process.invoke({"sleep": 0.1}, request_id="request-1", trace_id="Root=1-abc")
+        traced = process.invoke({"sleep": 0.2}, request_id="request-1", trace_id="Root=1-abc")
         untraced = process.invoke({"sleep": 0}, request_id="request-2")
 
     identity = [FUNCTION_ARN, "unit", "7", "256", "/aws/lambda/unit", "2026/11/29/[7]abc"]
@@ -111,7 +111,7 @@ def test_context_environment_and_working_directory_are_the_function_s(tmp_path: 
         "cwd": str(tmp_path / "task"),
     }
     assert json.loads(payload_text(untraced))["trace"] == "", "no trace id: none left from the last request"
-    assert traced["duration-ms"] >= 100 > untraced["duration-ms"]
+    assert traced["duration-ms"] >= 200 > untraced["duration-ms"]
 
 
 def test_remaining_time_counts_down_from_the_deadline_and_stops_at_zero(tmp_path: Path) -> None:

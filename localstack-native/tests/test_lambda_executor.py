@@ -137,12 +137,13 @@ def test_handler_sees_its_context_environment_and_reaches_localstack(lab: Lab, s
         import boto3
 
         def handle(event, context):
+            remaining_ms = context.get_remaining_time_in_millis()
             urls = boto3.client("sqs").list_queues(QueueNamePrefix=event["prefix"]).get("QueueUrls", [])
             return {
                 "greeting": os.environ["LAB_GREETING"],
                 "queues": [url.rsplit("/", 1)[-1] for url in urls],
                 "context": [context.function_name, context.memory_limit_in_mb],
-                "remaining_ms": context.get_remaining_time_in_millis(),
+                "remaining_ms": remaining_ms,
                 "cwd_is_task_root": os.getcwd() == os.environ["LAMBDA_TASK_ROOT"],
             }
     """
