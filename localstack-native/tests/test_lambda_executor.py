@@ -133,7 +133,7 @@ def test_handler_sees_its_context_environment_and_reaches_localstack(lab: Lab, s
     queue_name = f"lab-exec-{uuid.uuid4().hex[:12]}"
     queue_url = sqs_client.create_queue(QueueName=queue_name)["QueueUrl"]
     source = """
-        import os
+        import os, shutil, sys, tempfile
         import boto3
 
         def handle(event, context):
@@ -145,6 +145,8 @@ def test_handler_sees_its_context_environment_and_reaches_localstack(lab: Lab, s
                 "context": [context.function_name, context.memory_limit_in_mb],
                 "remaining_ms": remaining_ms,
                 "cwd_is_task_root": os.getcwd() == os.environ["LAMBDA_TASK_ROOT"],
+                "private_home_and_tmp": tempfile.gettempdir() == os.environ["HOME"],
+                "runtime_first_on_path": shutil.which("python3").startswith(sys.prefix + "/bin/"),
             }
     """
     try:
@@ -161,6 +163,8 @@ def test_handler_sees_its_context_environment_and_reaches_localstack(lab: Lab, s
         "queues": [queue_name],
         "context": [name, "192"],
         "cwd_is_task_root": True,
+        "private_home_and_tmp": True,
+        "runtime_first_on_path": True,
     }
     assert 3_000 < remaining_ms <= 5_000, "the deadline is the function's timeout from the invoke"
 
