@@ -40,20 +40,23 @@ class LambdaContext:
         return max(0, self._deadline_ms - int(time.time() * 1000))
 
 
-def _error(exc: BaseException, error_type: str | None = None, message: str | None = None) -> dict[str, Any]:
+def _error(exc: BaseException) -> dict[str, Any]:
     tb = traceback.extract_tb(exc.__traceback__)
+    # As AWS's runtime does, the trace starts at the user's code, not at the runtime loop calling it.
+    while tb and tb[0].filename == __file__:
+        del tb[0]
     return {
-        "errorMessage": message if message is not None else str(exc),
-        "errorType": error_type or type(exc).__name__,
+        "errorMessage": str(exc),
+        "errorType": type(exc).__name__,
         "requestId": "",
-        "stackTrace": traceback.format_list(tb) if error_type is None else [],
+        "stackTrace": traceback.format_list(tb),
     }
 
 
-def _log_error(error: dict[str, Any], exc: BaseException | None) -> None:
+def _log_error(error: dict[str, Any]) -> None:
     # AWS's runtime logs "[ERROR] Type: message" followed by the traceback.
     lines = [f"[ERROR] {error['errorType']}: {error['errorMessage']}"]
-    if exc is not None and error["stackTrace"]:
+    if error["stackTrace"]:
         lines.append("Traceback (most recent call last):")
         lines.extend(line.rstrip("\n") for line in error["stackTrace"])
     sys.stderr.write("\n".join(lines) + "\n")
@@ -62,32 +65,38 @@ def _log_error(error: dict[str, Any], exc: BaseException | None) -> None:
 def _load_handler(handler_spec: str) -> Any:
     module_name, _, func_name = handler_spec.rpartition(".")
     if not module_name:
-        raise _InitError(
+        raise _RuntimeFault(
             "Runtime.MalformedHandlerName", f"Bad handler '{handler_spec}': not enough values to unpack"
         )
     try:
         module = importlib.import_module(module_name.replace("/", "."))
     except ImportError as exc:
-        raise _InitError(
+        raise _RuntimeFault(
             "Runtime.ImportModuleError", f"Unable to import module '{module_name}': {exc}"
         ) from exc
     except SyntaxError as exc:
-        raise _InitError(
+        raise _RuntimeFault(
             "Runtime.UserCodeSyntaxError", f"Syntax error in module '{module_name}': {exc}"
         ) from exc
     try:
         return getattr(module, func_name)
     except AttributeError as exc:
-        raise _InitError(
+        raise _RuntimeFault(
             "Runtime.HandlerNotFound", f"Handler '{func_name}' missing on module '{module_name}'"
         ) from exc
 
 
-class _InitError(Exception):
+class _RuntimeFault(Exception):
+    """A failure the runtime itself reports, with a Runtime.* type (init, marshalling)."""
+
     def __init__(self, error_type: str, message: str) -> None:
         super().__init__(message)
         self.error_type = error_type
         self.message = message
+
+    def as_error(self) -> dict[str, Any]:
+        """A runtime error: AWS gives these no stack trace."""
+        return {"errorMessage": self.message, "errorType": self.error_type, "requestId": "", "stackTrace": []}
 
 
 def _json_default(value: Any) -> Any:
@@ -108,17 +117,16 @@ def _peak_memory_mb() -> int:
 
 
 def _configure_path() -> None:
-    """AWS's search order: task root, then each layer's /opt/python paths, then the runtime's own."""
+    """AWS's search order: task root, /opt/python/lib/pythonX.Y/site-packages, /opt/python, the runtime's."""
     task_root = os.environ["LAMBDA_TASK_ROOT"]
     version = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    layer_paths: list[str] = []
-    for layer in filter(None, os.environ.get("LAB_LAMBDA_LAYERS", "").split(os.pathsep)):
-        layer_paths += [
-            os.path.join(layer, "python", "lib", version, "site-packages"),
-            os.path.join(layer, "python"),
-        ]
+    # Layers come in the function's order; AWS extracts them in that order into one /opt, so a later
+    # layer's file overwrites an earlier one's: here, later layers come first within each /opt folder.
+    layers = list(filter(None, os.environ.get("LAB_LAMBDA_LAYERS", "").split(os.pathsep)))[::-1]
+    site_packages = [os.path.join(layer, "python", "lib", version, "site-packages") for layer in layers]
+    python = [os.path.join(layer, "python") for layer in layers]
     # Run with -I, so neither this file's folder nor PYTHONPATH is on sys.path: only the runtime's own.
-    sys.path[:] = [task_root, *layer_paths, *sys.path]
+    sys.path[:] = [task_root, *site_packages, *python, *sys.path]
     os.chdir(task_root)
 
 
@@ -139,14 +147,9 @@ def main() -> None:
     _configure_path()
     try:
         handler = _load_handler(os.environ["_HANDLER"])
-    except _InitError as exc:
-        error = {"errorMessage": exc.message, "errorType": exc.error_type, "requestId": "", "stackTrace": []}
-        _log_error(error, None)
-        send({"type": "init-error", "error": error})
-        return
     except Exception as exc:  # e.g. settings validated at import: AWS reports it as the init error
-        error = _error(exc)
-        _log_error(error, exc)
+        error = exc.as_error() if isinstance(exc, _RuntimeFault) else _error(exc)
+        _log_error(error)
         send({"type": "init-error", "error": error})
         return
     send({"type": "ready", "init-ms": (time.perf_counter() - started) * 1000})
@@ -162,21 +165,12 @@ def main() -> None:
             try:
                 body = json.dumps(result, default=_json_default)
             except (TypeError, ValueError) as exc:
-                raise _InitError("Runtime.MarshalError", f"Unable to marshal response: {exc}") from exc
+                raise _RuntimeFault("Runtime.MarshalError", f"Unable to marshal response: {exc}") from exc
             message: dict[str, Any] = {"type": "result", "payload": body}
-        except _InitError as exc:
-            error = {
-                "errorMessage": exc.message,
-                "errorType": exc.error_type,
-                "requestId": "",
-                "stackTrace": [],
-            }
-            _log_error(error, None)
-            message = {"type": "error", "error": error}
         except Exception as exc:  # every handler failure becomes a FunctionError, as on AWS
-            error = _error(exc)
+            error = exc.as_error() if isinstance(exc, _RuntimeFault) else _error(exc)
             error["requestId"] = context.aws_request_id
-            _log_error(error, exc)
+            _log_error(error)
             message = {"type": "error", "error": error}
         message["duration-ms"] = (time.perf_counter() - began) * 1000
         message["max-rss-mb"] = _peak_memory_mb()

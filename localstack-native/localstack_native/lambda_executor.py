@@ -96,8 +96,8 @@ class NativeRuntimeExecutor(RuntimeExecutor):
             **self._env_vars,
             "LAMBDA_TASK_ROOT": task_root,
             "LAMBDA_RUNTIME_DIR": str(BOOTSTRAP.parent),
-            # Later layers win on AWS (they are extracted over earlier ones into /opt).
-            "LAB_LAMBDA_LAYERS": os.pathsep.join(reversed(layers)),
+            # In the function's order: the bootstrap lets later layers win, as they do in AWS's /opt.
+            "LAB_LAMBDA_LAYERS": os.pathsep.join(layers),
         }
         return env
 
