@@ -145,7 +145,7 @@ FUNCTION_ENV = {
 
 def import_handler(function: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """A cold start: a fresh interpreter imports the handler module with exactly this environment."""
-    clean = {key: value for key, value in os.environ.items() if not key.startswith(("DB_", "DATABASE_"))}
+    clean = {key: os.environ[key] for key in ("PATH", "HOME", "LANG") if key in os.environ}
     return subprocess.run(
         [sys.executable, "-c", f"import {function}.handler"],
         env={**clean, "PYTHONPATH": str(ROOT / "lambdas"), "AWS_DEFAULT_REGION": "us-east-1", **env},

@@ -102,7 +102,7 @@ def test_bad_bodies_are_400_with_details(raw: str, message: str) -> None:
 def test_bytes_that_are_not_utf8_are_400_not_500() -> None:
     raw = b'\xff\xfe{"name": "a"}'
     # API Gateway hands a body it cannot pass as text over base64-encoded...
-    encoded = {"body": base64.b64encode(raw).decode(), "isBase64Encoded": True}
+    encoded: dict[str, Any] = {"body": base64.b64encode(raw).decode(), "isBase64Encoded": True}
     status, body = post(None, **encoded)
     assert (status, body["error"], body["message"]) == (
         400,
@@ -115,7 +115,7 @@ def test_bytes_that_are_not_utf8_are_400_not_500() -> None:
 
 
 def test_a_base64_body_that_is_utf8_json_is_read() -> None:
-    encoded = {"body": base64.b64encode(b'{"name": "b"}').decode(), "isBase64Encoded": True}
+    encoded: dict[str, Any] = {"body": base64.b64encode(b'{"name": "b"}').decode(), "isBase64Encoded": True}
     assert post(None, **encoded) == (201, {"name": "b"})
 
 
