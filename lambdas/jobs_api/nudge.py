@@ -31,10 +31,15 @@ class DispatcherNudge:
     """
 
     def __init__(
-        self, function_name: str, interval_s: float, make_client: Callable[[], Any] = lambda_client
+        self,
+        function_name: str,
+        interval_s: float,
+        make_client: Callable[[], Any] = lambda_client,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.function_name = function_name
         self.interval_s = interval_s
+        self._clock = clock
         self._last = -float("inf")
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nudge")
         # Started at init: building the client overlaps the first request's secret fetch and connect.
@@ -42,7 +47,7 @@ class DispatcherNudge:
 
     def __call__(self) -> Future[None] | None:
         """Send a nudge unless one went out less than `interval_s` ago; never raises."""
-        now = time.monotonic()
+        now = self._clock()
         if now - self._last < self.interval_s:
             return None
         self._last = now
