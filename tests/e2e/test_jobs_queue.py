@@ -15,6 +15,7 @@ import psycopg
 import requests
 from psycopg.rows import DictRow
 
+from labcore import topics
 from tests_support import poll
 
 # GBP -> JPY: 12.5 x 192.5972... = 2407.46..., at the yen's 0 minor units.
@@ -32,7 +33,7 @@ def send_job_message(
     )
     correlation_id, message_key = f"queue-e2e-{uuid.uuid4()}", str(uuid.uuid4().int % 10**15)
     attributes = {
-        "topic": {"DataType": "String", "StringValue": "conversion-jobs"},
+        "topic": {"DataType": "String", "StringValue": topics.CONVERSION_JOBS},
         "event_type": {"DataType": "String", "StringValue": "conversion_job.created"},
         "outbox_id": {"DataType": "Number", "StringValue": message_key},
         "correlation_id": {"DataType": "String", "StringValue": correlation_id},
@@ -84,7 +85,7 @@ def test_worker_logs_reach_cloudwatch_with_the_correlation_id(
     records = poll(logged, timeout=30, what="the worker's log line in CloudWatch Logs")
     assert records[0]["correlation_id"] == correlation_id
     assert (records[0]["topic"], records[0]["outcome"], records[0]["level"]) == (
-        "conversion-jobs",
+        topics.CONVERSION_JOBS,
         "completed",
         "INFO",
     )
