@@ -26,8 +26,8 @@ class DispatcherNudge:
 
     A nudged dispatcher listens for commits for longer than the interval (DISPATCH_LINGER_S), so
     the jobs in between reach it through Postgres NOTIFY without paying for another Invoke. The
-    client is built and the Invoke sent on a background thread: the first request's response does
-    not wait for either (a frozen environment sends a pending nudge when it thaws).
+    client is built at init and the Invoke sent from a background thread, so no response waits for
+    either (the thread sends the request at once; a frozen environment finishes it when it thaws).
     """
 
     def __init__(
@@ -42,8 +42,11 @@ class DispatcherNudge:
         self._clock = clock
         self._last = -float("inf")
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nudge")
-        # Started at init: building the client overlaps the first request's secret fetch and connect.
-        self._client: Future[Any] = self._thread.submit(make_client)
+        self._client: Any = None
+        try:
+            self._client = make_client()
+        except Exception as exc:  # no region or credentials: each nudge logs it, the schedule publishes
+            logger.warning("no Lambda client for nudges", extra={"error": f"{type(exc).__name__}: {exc}"})
 
     def __call__(self) -> Future[None] | None:
         """Send a nudge unless one went out less than `interval_s` ago; never raises."""
@@ -55,7 +58,9 @@ class DispatcherNudge:
 
     def _invoke(self) -> None:
         try:
-            self._client.result().invoke(
+            if self._client is None:
+                raise RuntimeError("no Lambda client (see the warning at init)")
+            self._client.invoke(
                 FunctionName=self.function_name, InvocationType="Event", Payload=b'{"source": "jobs-api"}'
             )
         except Exception as exc:  # never fails anything: the job is committed and the schedule publishes it
