@@ -1,6 +1,6 @@
 """Moves the messages of a dead-letter queue back to the queue they came from (SQS redrive).
 
-Usage: .lab/venv/bin/python scripts/redrive.py [--queue jobs|smoke] [--timeout 30]
+Usage: .lab/venv/bin/python scripts/redrive.py [--queue jobs] [--timeout 30]
 Uses SQS's own StartMessageMoveTask and waits for it to finish; prints how many moved.
 """
 
@@ -50,7 +50,7 @@ def redrive(client: Any, dlq_url: str, queue_url: str, timeout: float) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--queue", choices=("jobs", "smoke"), default="jobs")
+    parser.add_argument("--queue", choices=("jobs",), default="jobs")
     parser.add_argument("--timeout", type=float, default=30)
     args = parser.parse_args()
     try:

@@ -23,17 +23,18 @@ resource "aws_api_gateway_resource" "ping" {
   path_part   = "ping"
 }
 
-resource "aws_api_gateway_method" "ping_get" {
+# Every method: the ping function answers its own 405s, as the jobs API does under {proxy+}.
+resource "aws_api_gateway_method" "ping_any" {
   rest_api_id   = aws_api_gateway_rest_api.this.id
   resource_id   = aws_api_gateway_resource.ping.id
-  http_method   = "GET"
+  http_method   = "ANY"
   authorization = "NONE"
 }
 
-resource "aws_api_gateway_integration" "ping_get" {
+resource "aws_api_gateway_integration" "ping_any" {
   rest_api_id             = aws_api_gateway_rest_api.this.id
   resource_id             = aws_api_gateway_resource.ping.id
-  http_method             = aws_api_gateway_method.ping_get.http_method
+  http_method             = aws_api_gateway_method.ping_any.http_method
   type                    = "AWS_PROXY"
   integration_http_method = "POST"
   uri                     = module.ping_function.invoke_arn
@@ -110,8 +111,8 @@ resource "aws_api_gateway_deployment" "this" {
   triggers = {
     redeployment = sha1(jsonencode([
       aws_api_gateway_resource.ping,
-      aws_api_gateway_method.ping_get,
-      aws_api_gateway_integration.ping_get,
+      aws_api_gateway_method.ping_any,
+      aws_api_gateway_integration.ping_any,
       aws_api_gateway_resource.proxy,
       aws_api_gateway_method.proxy_any,
       aws_api_gateway_integration.proxy_any,

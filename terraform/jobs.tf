@@ -44,17 +44,20 @@ module "dispatcher" {
   architecture = var.architecture
   timeout      = 60
   environment = merge(local.db_environment, {
+    # Topic names are lambdas/labcore/topics.py's; the dispatcher refuses to start on a mismatch.
     TOPIC_QUEUES           = jsonencode({ "conversion-jobs" = local.jobs_queue_name })
     DISPATCH_BATCH_SIZE    = tostring(var.dispatch_batch_size)
     DISPATCH_MAX_ATTEMPTS  = tostring(var.dispatch_max_attempts)
     OUTBOX_RETENTION_HOURS = tostring(var.outbox_retention_hours)
+    INBOX_RETENTION_HOURS  = tostring(var.inbox_retention_hours)
     DISPATCH_LINGER_S      = tostring(var.dispatch_linger_s)
   })
   policy_json        = data.aws_iam_policy_document.dispatcher.json
   log_retention_days = var.log_retention_days
 }
 
-# The safety net: whatever a nudge missed is published within a minute.
+# The safety net: whatever a nudge missed is published within a minute; this run also deletes
+# published outbox rows and inbox rows past their retention.
 resource "aws_cloudwatch_event_rule" "dispatch_schedule" {
   name                = "${var.name_prefix}-dispatch-schedule"
   description         = "Runs the outbox dispatcher every minute"
@@ -104,4 +107,13 @@ resource "aws_lambda_event_source_mapping" "jobs" {
   batch_size                         = var.worker_batch_size
   maximum_batching_window_in_seconds = var.worker_batching_window_s
   function_response_types            = ["ReportBatchItemFailures"]
+
+  lifecycle {
+    precondition {
+      # A message can come back (redelivery, DLQ redrive) while its queue or DLQ keeps it: the
+      # worker's inbox must remember it longer, or the copy is applied twice.
+      condition     = var.inbox_retention_hours * 3600 > max(module.jobs_queue.message_retention_seconds, module.jobs_queue.dlq_message_retention_seconds)
+      error_message = "inbox_retention_hours must exceed the jobs queue's and its DLQ's message retention."
+    }
+  }
 }

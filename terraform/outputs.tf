@@ -69,24 +69,13 @@ output "jobs_dlq_url" {
   value       = module.jobs_queue.dlq_url
 }
 
-output "smoke_queue_url" {
-  description = "Queue whose messages the smoke worker records in Postgres."
-  value       = module.smoke_queue.url
-}
-
-output "smoke_dlq_url" {
-  description = "Dead-letter queue of the smoke queue."
-  value       = module.smoke_queue.dlq_url
-}
-
 output "functions" {
   description = "Function names by role."
   value = {
-    ping         = module.ping_function.function_name
-    jobs_api     = module.jobs_api_function.function_name
-    dispatcher   = module.dispatcher.function_name
-    worker       = module.worker.function_name
-    smoke_worker = module.smoke_worker.function_name
+    ping       = module.ping_function.function_name
+    jobs_api   = module.jobs_api_function.function_name
+    dispatcher = module.dispatcher.function_name
+    worker     = module.worker.function_name
   }
 }
 
@@ -102,6 +91,5 @@ output "curl_examples" {
     "curl -s ${local.api_execute_api_base}/ping",
     "curl -s -X POST ${local.api_user_request_base}/jobs -H 'Content-Type: application/json' -d '{\"client_id\":\"acme\",\"source_currency\":\"USD\",\"target_currency\":\"EUR\",\"source_amount\":\"100.00\"}'",
     "curl -s ${local.api_user_request_base}/jobs/<job_id>",
-    "awslocal sqs send-message --queue-url ${module.smoke_queue.url} --message-body hello",
   ]
 }

@@ -1,7 +1,5 @@
 locals {
   on_localstack = var.localstack_endpoint != null
-  # Every service the lab uses, pointed at LocalStack when an endpoint is given.
-  localstack_services = ["apigateway", "cloudwatch", "events", "iam", "lambda", "logs", "s3", "scheduler", "secretsmanager", "sqs", "sts"]
 }
 
 provider "aws" {
@@ -14,6 +12,7 @@ provider "aws" {
   skip_requesting_account_id  = local.on_localstack
   s3_use_path_style           = local.on_localstack
 
+  # Every service the lab uses, pointed at LocalStack when an endpoint is given.
   dynamic "endpoints" {
     for_each = local.on_localstack ? [1] : []
     content {

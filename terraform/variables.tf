@@ -127,6 +127,12 @@ variable "outbox_retention_hours" {
   default     = 24
 }
 
+variable "inbox_retention_hours" {
+  type        = number
+  description = "The worker's inbox rows (applied message ids) older than this are deleted by the scheduled dispatcher run; must outlast the jobs queue's and DLQ's retention (14 days)."
+  default     = 360
+}
+
 variable "dispatch_nudge_interval_s" {
   type        = number
   description = "An API environment nudges the dispatcher at most once per this many seconds."

@@ -38,7 +38,7 @@ def lambda_context(function_name: str) -> Any:
     )
 
 
-def sqs_event(messages: list[tuple[str, str]], queue: str = "outbox-lab-smoke") -> dict[str, Any]:
+def sqs_event(messages: list[tuple[str, str]], queue: str = "outbox-lab-jobs") -> dict[str, Any]:
     return {
         "Records": [
             {

@@ -4,57 +4,77 @@ from __future__ import annotations
 
 import functools
 import json
-import os
-from typing import Any
+from typing import Annotated, Any, Self
 
+import psycopg
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from psycopg.rows import DictRow
+from pydantic import NonNegativeFloat, PositiveFloat, PositiveInt, field_validator, model_validator
+from pydantic_settings import NoDecode
 
 from dispatcher import service
-from labcore import db
+from labcore import db, outbox, topics
 from labcore.clients import client
-from labcore.config import ConfigError
+from labcore.config import LabSettings, load
 
 logger = Logger()  # service name from POWERTOOLS_SERVICE_NAME, shared with labcore's child loggers
 
 
-@functools.cache
-def settings() -> service.DispatchSettings:
-    def number(name: str, default: float) -> float:
-        raw = os.environ.get(name, "").strip()
-        try:
-            return float(raw) if raw else default
-        except ValueError as exc:
-            raise ConfigError(f"environment variable {name} must be a number, got {raw!r}") from exc
+class DispatcherSettings(LabSettings):
+    """Set by terraform/jobs.tf; defaults match DispatchSettings'."""
 
-    defaults = service.DispatchSettings()
-    try:
+    topic_queues: Annotated[dict[str, str], NoDecode]  # JSON: topic -> queue name (or URL)
+    dispatch_batch_size: PositiveInt = 100
+    dispatch_max_attempts: PositiveInt = 5
+    dispatch_backoff_base_s: PositiveFloat = 2.0
+    dispatch_backoff_max_s: PositiveFloat = 300.0
+    outbox_retention_hours: PositiveFloat = 24.0
+    inbox_retention_hours: PositiveFloat = 360.0
+    dispatch_linger_s: NonNegativeFloat = 2.0
+
+    @field_validator("topic_queues", mode="before")
+    @classmethod
+    def _json_object(cls, raw: object) -> object:
+        try:
+            return json.loads(raw) if isinstance(raw, str) else raw
+        except ValueError as exc:
+            raise ValueError("must be a JSON object of topic -> queue name") from exc
+
+    @model_validator(mode="after")
+    def _a_queue_for_every_topic(self) -> Self:
+        if set(self.topic_queues) != topics.ALL:
+            raise ValueError(
+                f"TOPIC_QUEUES must name a queue for exactly the topics {sorted(topics.ALL)},"
+                f" got {sorted(self.topic_queues)}"
+            )
+        return self
+
+    def dispatch(self) -> service.DispatchSettings:
         return service.DispatchSettings(
-            batch_size=int(number("DISPATCH_BATCH_SIZE", defaults.batch_size)),
-            max_attempts=int(number("DISPATCH_MAX_ATTEMPTS", defaults.max_attempts)),
-            backoff_base_s=number("DISPATCH_BACKOFF_BASE_S", defaults.backoff_base_s),
-            backoff_max_s=number("DISPATCH_BACKOFF_MAX_S", defaults.backoff_max_s),
-            retention_hours=number("OUTBOX_RETENTION_HOURS", defaults.retention_hours),
-            linger_s=number("DISPATCH_LINGER_S", defaults.linger_s),
+            batch_size=self.dispatch_batch_size,
+            max_attempts=self.dispatch_max_attempts,
+            backoff_base_s=self.dispatch_backoff_base_s,
+            backoff_max_s=self.dispatch_backoff_max_s,
+            retention_hours=self.outbox_retention_hours,
+            inbox_retention_hours=self.inbox_retention_hours,
+            linger_s=self.dispatch_linger_s,
         )
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from exc
+
+
+settings = load(DispatcherSettings)  # at import: a bad setting fails the cold start
+dispatch_settings = settings.dispatch()
 
 
 @functools.cache
 def publisher() -> service.SqsPublisher:
-    """TOPIC_QUEUES maps each topic to a queue name (or URL); names are resolved once per environment."""
-    raw = os.environ.get("TOPIC_QUEUES", "")
-    try:
-        queues = dict(json.loads(raw))
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"TOPIC_QUEUES must be a JSON object of topic -> queue name, got {raw!r}") from exc
+    """Queue names are resolved to URLs once per environment."""
     sqs = client("sqs")
     urls = {
         topic: queue
         if queue.startswith(("http://", "https://"))
         else sqs.get_queue_url(QueueName=queue)["QueueUrl"]
-        for topic, queue in queues.items()
+        for topic, queue in settings.topic_queues.items()
     }
     return service.SqsPublisher(sqs, urls)
 
@@ -64,26 +84,35 @@ def _log_parked(result: service.PassResult) -> None:
         logger.error("outbox row parked after too many failed publishes", extra={"outbox_id": outbox_id})
 
 
+def _listen() -> psycopg.Connection[DictRow]:
+    return db.listen(outbox.NOTIFY_CHANNEL)
+
+
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    config, sqs_publisher = settings(), publisher()
+    config, sqs_publisher = dispatch_settings, publisher()
     time_left = context.get_remaining_time_in_millis
     scheduled = event.get("source") == "aws.events"
     if scheduled or config.linger_s <= 0:
         totals = service.drain(db.run_in_transaction, sqs_publisher, config, time_left, _log_parked)
     else:  # nudged by the API: stay for the jobs that follow
         totals = service.drain_and_linger(
-            db.connection, db.run_in_transaction, sqs_publisher, config, time_left, _log_parked
+            _listen, db.run_in_transaction, sqs_publisher, config, time_left, _log_parked
         )
-    purged = 0
-    if scheduled:  # the schedule: also the time to clean up
-        purged = db.run_in_transaction(lambda conn: service.purge_published(conn, config.retention_hours))
     counts = {
         "claimed": totals.claimed,
         "published": totals.published,
         "failed": totals.failed,
         "parked": len(totals.parked),
-        "purged": purged,
+        "purged": 0,
+        "inbox_purged": 0,
     }
+    if scheduled:  # the schedule: also the time to clean up both delivery tables
+        counts["purged"] = db.run_in_transaction(
+            lambda conn: service.purge_published(conn, config.retention_hours)
+        )
+        counts["inbox_purged"] = db.run_in_transaction(
+            lambda conn: service.purge_inbox(conn, config.inbox_retention_hours)
+        )
     logger.info("dispatch pass done", extra=counts)
     return counts

@@ -10,10 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import psycopg
-from psycopg import sql
 from psycopg.rows import DictRow
-
-from labcore.outbox import NOTIFY_CHANNEL
 
 SQS_BATCH = 10
 
@@ -27,11 +24,19 @@ class DispatchSettings:
     backoff_base_s: float = 2.0  # first retry after this, doubling per attempt
     backoff_max_s: float = 300.0
     retention_hours: float = 24.0  # published rows older than this are deleted
+    inbox_retention_hours: float = 360.0  # applied messages' inbox rows older than this are deleted
     linger_s: float = 2.0  # after a nudge, keep listening for new rows this long (> the API's nudge interval)
     time_reserve_ms: int = 3000  # stop claiming when less is left: one pass (claim, send, mark) fits
 
     def __post_init__(self) -> None:
-        for name in ("batch_size", "max_attempts", "backoff_base_s", "backoff_max_s", "retention_hours"):
+        for name in (
+            "batch_size",
+            "max_attempts",
+            "backoff_base_s",
+            "backoff_max_s",
+            "retention_hours",
+            "inbox_retention_hours",
+        ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"dispatch setting {name} must be > 0, got {getattr(self, name)}")
         if self.linger_s < 0:
@@ -187,7 +192,7 @@ def _mark_failed(
     return sorted(row["outbox_id"] for row in rows if row["parked"])
 
 
-Connect = Callable[[], psycopg.Connection[DictRow]]
+Listen = Callable[[], psycopg.Connection[DictRow]]
 InTransaction = Callable[[Callable[[psycopg.Connection[DictRow]], PassResult]], PassResult]
 
 
@@ -209,7 +214,7 @@ def drain(
 
 
 def drain_and_linger(
-    connection: Connect,
+    listen: Listen,
     in_transaction: InTransaction,
     publisher: Publisher,
     settings: DispatchSettings,
@@ -218,23 +223,22 @@ def drain_and_linger(
 ) -> PassResult:
     """Drain, then drain again on each commit notification until `linger_s` after the first drain.
 
-    LISTEN comes before the first drain, so a row committed in between is not missed. The API
-    nudges at most once per interval shorter than the linger, so its later jobs find us listening.
+    `listen()` returns the connection the drains use, LISTENing on the outbox channel (again after
+    it was replaced); it comes before each drain, so a row committed in between is not missed. The
+    API nudges at most once per interval shorter than the linger, so its later jobs find us listening.
     """
     totals = PassResult()
     listening: psycopg.Connection[DictRow] | None = None
     deadline = time.monotonic() + settings.linger_s
     try:
         while True:
-            if connection() is not listening:  # first time, or replaced after a dead connection
-                listening = connection()
-                listening.execute(sql.SQL("LISTEN {}").format(sql.Identifier(NOTIFY_CHANNEL)))
+            listening = listen()
             totals.add(drain(in_transaction, publisher, settings, time_left_ms, on_pass))
             wait = min(deadline - time.monotonic(), (time_left_ms() - settings.time_reserve_ms) / 1000)
             if wait <= 0 or not any(True for _ in listening.notifies(timeout=wait, stop_after=1)):
                 return totals
     finally:
-        if listening is not None and not listening.closed:
+        if listening is not None and not (listening.closed or listening.broken):
             listening.execute("UNLISTEN *")
 
 
@@ -243,6 +247,20 @@ def purge_published(conn: psycopg.Connection[DictRow], retention_hours: float, l
     cur = conn.execute(
         "DELETE FROM outbox WHERE outbox_id IN (SELECT outbox_id FROM outbox"
         " WHERE published_at < now() - make_interval(secs => %s) ORDER BY published_at LIMIT %s)",
+        (retention_hours * 3600, limit),
+    )
+    return cur.rowcount
+
+
+def purge_inbox(conn: psycopg.Connection[DictRow], retention_hours: float, limit: int = 5000) -> int:
+    """Delete consumers' inbox rows older than the retention period (bounded per call).
+
+    The retention must outlast any redelivery of the message (the queues' and DLQs' retention),
+    or a late copy would be applied a second time; Terraform checks that.
+    """
+    cur = conn.execute(
+        "DELETE FROM inbox WHERE (consumer, message_key) IN (SELECT consumer, message_key FROM inbox"
+        " WHERE received_at < now() - make_interval(secs => %s) ORDER BY received_at LIMIT %s)",
         (retention_hours * 3600, limit),
     )
     return cur.rowcount

@@ -45,12 +45,22 @@ def _parse_amount(value: Any) -> Decimal:
 
 
 def _check_amount(amount: Decimal) -> Decimal:
+    """The amount at the scale the client wrote it ("12.5" stays 12.5, "12.50" stays 12.50).
+
+    Trailing zeros past AMOUNT_PLACES carry no precision and are dropped down to that scale.
+    """
     if amount <= 0:
         raise ValueError("must be greater than 0")
     if amount > MAX_AMOUNT:
         raise ValueError(f"must be at most {MAX_AMOUNT}")
-    exponent = amount.normalize().as_tuple().exponent
-    if isinstance(exponent, int) and -exponent > AMOUNT_PLACES:
+    exponent = amount.as_tuple().exponent
+    assert isinstance(exponent, int)  # finite: checked when parsed
+    if -exponent <= AMOUNT_PLACES:
+        return amount
+    normal = amount.normalize()
+    normal_exponent = normal.as_tuple().exponent
+    assert isinstance(normal_exponent, int)
+    if -normal_exponent > AMOUNT_PLACES:
         raise ValueError(f"must have at most {AMOUNT_PLACES} decimal places")
     return amount.quantize(Decimal(1).scaleb(-AMOUNT_PLACES))
 
@@ -98,16 +108,21 @@ class CreateJobRequest(BaseModel):
             "client_id": self.client_id,
             "source_currency": self.source_currency,
             "target_currency": self.target_currency,
-            "source_amount": str(self.source_amount),
+            # The value, not its spelling: 12.5 and 12.50 are the same request.
+            "source_amount": format(self.source_amount.normalize(), "f"),
         }
         return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
 
 
-JobStatus = Literal["queued", "processing", "completed", "failed"]
+JobStatus = Literal["queued", "completed", "failed"]
 
 
 class Job(BaseModel):
-    """A conversion job as the API shows it: amounts and rate as strings, never floats."""
+    """A conversion job as the API shows it: amounts and rate as strings, never floats.
+
+    The source amount has the scale the client gave it; the target amount the target currency's
+    minor units ("15218" yen, "127.83" dollars), as the worker rounded it.
+    """
 
     model_config = ConfigDict(frozen=True)
 

@@ -9,10 +9,9 @@ import psycopg
 from psycopg.rows import DictRow
 
 from jobs_api.models import CreateJobRequest, Job
-from labcore import outbox
+from labcore import outbox, topics
 from labcore.errors import Conflict, NotFound
 
-TOPIC = "conversion-jobs"
 EVENT_CREATED = "conversion_job.created"
 
 
@@ -53,7 +52,7 @@ def create_job(
         conn,
         aggregate_type="conversion_job",
         aggregate_id=str(job.job_id),
-        topic=TOPIC,
+        topic=topics.CONVERSION_JOBS,
         event_type=EVENT_CREATED,
         payload={
             "job_id": str(job.job_id),

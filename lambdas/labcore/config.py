@@ -1,8 +1,10 @@
-"""Database settings, read once per execution environment and validated at first use.
+"""Settings of the lab's Lambdas: pydantic-settings models read from the environment at cold start.
 
-Credentials come from Secrets Manager (DB_SECRET_ID: a JSON secret with host, port, username,
-password, dbname, as RDS writes them); for local runs, DATABASE_URL or DB_HOST/DB_PORT/DB_USER/
-DB_PASSWORD/DB_NAME. Timeouts: DB_CONNECT_TIMEOUT (s) and DB_STATEMENT_TIMEOUT_MS, 3 s each.
+Every function's settings model extends `LabSettings` (the database settings) and is loaded with
+`load()` when its handler module is imported, so a missing or malformed variable fails the cold
+start with the variable's name. Database credentials come from Secrets Manager (DB_SECRET_ID: a
+JSON secret as RDS writes it); for local runs, DATABASE_URL or DB_HOST/DB_PORT/DB_USER/
+DB_PASSWORD/DB_NAME, in that order of precedence.
 """
 
 from __future__ import annotations
@@ -11,30 +13,74 @@ import functools
 import json
 import os
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import Any, Self, TypedDict
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DB_FIELDS_REQUIRED = ("db_host", "db_user", "db_password", "db_name")
 
 
 class ConfigError(RuntimeError):
     """A required setting is missing or malformed."""
 
 
-def _require(name: str) -> str:
-    value = os.environ.get(name, "").strip()
-    if not value:
-        raise ConfigError(f"environment variable {name} is required")
-    return value
+class LabSettings(BaseSettings):
+    """The database settings every function has; a function's own settings extend this model."""
+
+    model_config = SettingsConfigDict(
+        frozen=True, extra="ignore", str_strip_whitespace=True, env_ignore_empty=True
+    )
+
+    db_secret_id: str | None = None
+    database_url: str | None = None
+    db_host: str | None = None
+    db_port: PositiveInt = 5432
+    db_user: str | None = None
+    db_password: str | None = None
+    db_name: str | None = None
+    db_connect_timeout: PositiveInt = 3  # seconds
+    db_statement_timeout_ms: PositiveInt = 3000
+
+    @model_validator(mode="after")
+    def _one_complete_source(self) -> Self:
+        if self.db_secret_id:
+            return self
+        if self.database_url:
+            _url_params(self.database_url)  # raises with what the URL lacks
+            return self
+        missing = [name.upper() for name in DB_FIELDS_REQUIRED if not getattr(self, name)]
+        if missing:
+            raise ValueError(
+                f"{', '.join(missing)} required (or DB_SECRET_ID, or DATABASE_URL): no database settings"
+            )
+        return self
 
 
-def _int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
+def load[S: BaseSettings](model: type[S]) -> S:
+    """The settings from the environment; a problem is a ConfigError naming each variable."""
     try:
-        return int(raw)
-    except ValueError as exc:
-        raise ConfigError(f"environment variable {name} must be an integer, got {raw!r}") from exc
+        return model()
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_url=False, include_input=False):
+            variable = "_".join(str(part) for part in error["loc"]).upper()
+            message = error["msg"].removeprefix("Value error, ")
+            problems.append(f"{variable}: {message}" if variable else message)
+        raise ConfigError(f"invalid settings ({'; '.join(problems)})") from exc
+
+
+def _url_params(url: str) -> dict[str, Any]:
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        params = conninfo_to_dict(url)
+    except Exception as exc:  # psycopg.ProgrammingError; the URL itself may hold the password
+        raise ValueError("DATABASE_URL is not a valid connection URL") from exc
+    missing = [key for key in ("host", "user", "dbname") if not params.get(key)]
+    if missing:
+        raise ValueError(f"DATABASE_URL lacks {', '.join(missing)}")
+    return params
 
 
 class DbSecret(BaseModel):
@@ -50,6 +96,8 @@ class DbSecret(BaseModel):
 
 @dataclass(frozen=True)
 class DbSettings:
+    """Where and as whom to connect, resolved from the secret, the URL or the DB_* variables."""
+
     host: str
     port: int
     user: str
@@ -91,15 +139,13 @@ class _Timeouts(TypedDict):
     statement_timeout_ms: int
 
 
-@functools.cache
-def db_settings() -> DbSettings:
-    """The settings, cached; `db_settings.cache_clear()` makes the next call fetch the secret again."""
+def resolve(settings: LabSettings) -> DbSettings:
+    """The credentials: DB_SECRET_ID wins over DATABASE_URL, which wins over the DB_* variables."""
     timeouts = _Timeouts(
-        connect_timeout_s=_int("DB_CONNECT_TIMEOUT", 3),
-        statement_timeout_ms=_int("DB_STATEMENT_TIMEOUT_MS", 3000),
+        connect_timeout_s=settings.db_connect_timeout, statement_timeout_ms=settings.db_statement_timeout_ms
     )
-    if secret_id := os.environ.get("DB_SECRET_ID", "").strip():
-        secret = fetch_secret(secret_id)
+    if settings.db_secret_id:
+        secret = fetch_secret(settings.db_secret_id)
         return DbSettings(
             host=secret.host,
             port=secret.port,
@@ -109,13 +155,8 @@ def db_settings() -> DbSettings:
             from_secret=True,
             **timeouts,
         )
-    if url := os.environ.get("DATABASE_URL", "").strip():
-        from psycopg.conninfo import conninfo_to_dict
-
-        params = conninfo_to_dict(url)
-        missing = [key for key in ("host", "user", "dbname") if not params.get(key)]
-        if missing:
-            raise ConfigError(f"DATABASE_URL lacks {', '.join(missing)}")
+    if settings.database_url:
+        params = _url_params(settings.database_url)
         return DbSettings(
             host=str(params["host"]),
             port=int(params.get("port") or 5432),
@@ -124,11 +165,18 @@ def db_settings() -> DbSettings:
             dbname=str(params["dbname"]),
             **timeouts,
         )
+    assert settings.db_host and settings.db_user and settings.db_password and settings.db_name  # validated
     return DbSettings(
-        host=_require("DB_HOST"),
-        port=_int("DB_PORT", 5432),
-        user=_require("DB_USER"),
-        password=_require("DB_PASSWORD"),
-        dbname=_require("DB_NAME"),
+        host=settings.db_host,
+        port=settings.db_port,
+        user=settings.db_user,
+        password=settings.db_password,
+        dbname=settings.db_name,
         **timeouts,
     )
+
+
+@functools.cache
+def db_settings() -> DbSettings:
+    """The credentials, cached; `db_settings.cache_clear()` makes the next call fetch the secret again."""
+    return resolve(load(LabSettings))

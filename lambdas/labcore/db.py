@@ -1,4 +1,7 @@
-"""One lazily opened psycopg connection per execution environment, replaced when it breaks."""
+"""One lazily opened psycopg connection per execution environment, replaced when it breaks.
+
+Driver connection errors leave this module as `labcore.errors.Unavailable`.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +9,11 @@ from collections.abc import Callable
 
 import psycopg
 from aws_lambda_powertools import Logger
+from psycopg import sql
 from psycopg.rows import DictRow, dict_row
 
 from labcore.config import db_settings
+from labcore.errors import Unavailable
 
 logger = Logger(child=True)
 _connection: psycopg.Connection[DictRow] | None = None
@@ -36,6 +41,13 @@ def connection() -> psycopg.Connection[DictRow]:
     return _connection
 
 
+def _live_connection() -> psycopg.Connection[DictRow]:
+    try:
+        return connection()
+    except psycopg.OperationalError as exc:  # no server, or it refused us: not worth a second try
+        raise Unavailable("the database is unavailable") from exc
+
+
 def run_in_transaction[T](work: Callable[[psycopg.Connection[DictRow]], T]) -> T:
     """Run `work` in one transaction on the environment's connection.
 
@@ -43,14 +55,33 @@ def run_in_transaction[T](work: Callable[[psycopg.Connection[DictRow]], T]) -> T
     timeout) is replaced and the work runs once more; once the work has started, nothing is retried.
     """
     for attempt in (1, 2):
-        conn = connection()
+        conn = _live_connection()
         began = False
         try:
             with conn.transaction():
                 began = True
                 return work(conn)
-        except psycopg.OperationalError:
+        except psycopg.OperationalError as exc:
             if began or attempt == 2:
-                raise
+                raise Unavailable("the database is unavailable") from exc
+            logger.warning("database connection was dead: reconnecting once")
+    raise AssertionError("unreachable")
+
+
+def listen(channel: str) -> psycopg.Connection[DictRow]:
+    """The environment's connection, LISTENing on `channel`; a dead one is replaced once, as above.
+
+    LISTEN is idempotent, so calling this again on a connection that already listens costs one
+    round trip and nothing else.
+    """
+    statement = sql.SQL("LISTEN {}").format(sql.Identifier(channel))
+    for attempt in (1, 2):
+        conn = _live_connection()
+        try:
+            conn.execute(statement)
+            return conn
+        except psycopg.OperationalError as exc:
+            if attempt == 2:
+                raise Unavailable("the database is unavailable") from exc
             logger.warning("database connection was dead: reconnecting once")
     raise AssertionError("unreachable")

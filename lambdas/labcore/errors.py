@@ -1,4 +1,4 @@
-"""Domain errors raised by services; each handler maps them to a response in one place."""
+"""Domain errors raised by services and labcore; labcore.http maps them to responses in one place."""
 
 from __future__ import annotations
 
@@ -35,3 +35,9 @@ class NotFound(DomainError):
 
 class Conflict(DomainError):
     code = "conflict"
+
+
+class Unavailable(DomainError):
+    """A dependency (the database) cannot be reached: the caller may retry later."""
+
+    code = "unavailable"

@@ -1,7 +1,8 @@
 """Writing to the transactional outbox: always on the caller's connection, inside its transaction.
 
-Each row also raises a NOTIFY on NOTIFY_CHANNEL, which Postgres delivers only if the transaction
-commits: a dispatcher listening there publishes the row within milliseconds of the commit.
+A statement trigger on `outbox` (migration 0004) raises a NOTIFY on NOTIFY_CHANNEL for every
+insert, however it was written; Postgres delivers it only if the transaction commits, so a
+dispatcher listening there publishes the rows within milliseconds of the commit.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import psycopg
 from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 
-NOTIFY_CHANNEL = "outbox_enqueued"
+NOTIFY_CHANNEL = "outbox_enqueued"  # spelled in the trigger of db/migrations/0004 too
 
 
 def enqueue(
@@ -34,5 +35,4 @@ def enqueue(
         (aggregate_type, aggregate_id, topic, event_type, Jsonb(payload), Jsonb(headers)),
     ).fetchone()
     assert row is not None
-    conn.execute("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, topic))
     return int(row["outbox_id"])

@@ -9,8 +9,6 @@ from uuid import UUID
 import psycopg
 from psycopg.rows import DictRow
 
-from worker.topics import topic
-
 
 class UnknownJob(Exception):
     """The event names a job that does not exist: nothing can apply it, so it goes to the DLQ."""
@@ -21,7 +19,6 @@ def convert(amount: Decimal, rate: Decimal, minor_units: int) -> Decimal:
     return (amount * rate).quantize(Decimal(1).scaleb(-minor_units), rounding=ROUND_HALF_EVEN)
 
 
-@topic("conversion-jobs")
 def complete_job(conn: psycopg.Connection[DictRow], payload: dict[str, Any]) -> str:
     job_id = UUID(str(payload["job_id"]))
     job = conn.execute(

@@ -12,9 +12,11 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from labcore import db
+from labcore.config import LabSettings, load
 from worker import service
 
 logger = Logger()  # service name from POWERTOOLS_SERVICE_NAME, shared with labcore's child loggers
+settings = load(LabSettings)  # at import: a bad setting fails the cold start
 processor = BatchProcessor(event_type=EventType.SQS)
 
 

@@ -7,7 +7,6 @@ from typing import Any
 import psycopg
 from psycopg.rows import DictRow
 
-from worker import conversion  # noqa: F401  (registers its topic)
 from worker.topics import HANDLERS
 
 CONSUMER = "worker"

@@ -1,4 +1,4 @@
-"""Which function applies the messages of each topic: another topic is one `@topic(...)` away."""
+"""Which function applies the messages of each topic: the worker's routing table, in one place."""
 
 from __future__ import annotations
 
@@ -8,13 +8,11 @@ from typing import Any
 import psycopg
 from psycopg.rows import DictRow
 
+from labcore import topics
+from worker import conversion
+
 TopicHandler = Callable[[psycopg.Connection[DictRow], dict[str, Any]], str]
-HANDLERS: dict[str, TopicHandler] = {}
 
-
-def topic(name: str) -> Callable[[TopicHandler], TopicHandler]:
-    def register(handler: TopicHandler) -> TopicHandler:
-        HANDLERS[name] = handler
-        return handler
-
-    return register
+HANDLERS: dict[str, TopicHandler] = {
+    topics.CONVERSION_JOBS: conversion.complete_job,
+}

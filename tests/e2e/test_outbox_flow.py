@@ -175,13 +175,22 @@ def test_dispatcher_runs_every_minute(
         " RETURNING outbox_id"
     ).fetchone()
     assert old is not None
+    stale, fresh = f"stale-{uuid.uuid4()}", f"fresh-{uuid.uuid4()}"
+    admin_db.execute(
+        "INSERT INTO inbox (consumer, message_key, received_at) VALUES"
+        " ('e2e', %s, now() - interval '16 days'), ('e2e', %s, now() - interval '14 days')",
+        (stale, fresh),
+    )
     response = aws("lambda").invoke(
         FunctionName=outputs["functions"]["dispatcher"],
         Payload=json.dumps({"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}).encode(),
     )
     counts = json.loads(response["Payload"].read())
     assert "FunctionError" not in response, counts
-    assert set(counts) == {"claimed", "published", "failed", "parked", "purged"}
+    assert set(counts) == {"claimed", "published", "failed", "parked", "purged", "inbox_purged"}
     assert counts["purged"] >= 1
     gone = admin_db.execute("SELECT 1 FROM outbox WHERE outbox_id = %s", (old["outbox_id"],)).fetchone()
     assert gone is None
+    assert counts["inbox_purged"] >= 1
+    kept = admin_db.execute("SELECT message_key FROM inbox WHERE message_key = ANY(%s)", ([stale, fresh],))
+    assert [row["message_key"] for row in kept] == [fresh], "only inbox rows past their retention go"

@@ -249,6 +249,7 @@ def test_lingering_dispatcher_publishes_rows_committed_after_its_drain(
     settings = DispatchSettings(batch_size=10, linger_s=2.0)
     publisher = RecordingPublisher()
     conn = connect()
+    conn.execute(f"LISTEN {outbox.NOTIFY_CHANNEL}")
     results: list[service.PassResult] = []
     lingering = threading.Thread(
         target=lambda: results.append(
@@ -305,3 +306,58 @@ def test_a_rolled_back_outbox_row_notifies_nobody(connect: Callable[[], psycopg.
 def test_settings_reject_non_positive_values(field: str) -> None:
     with pytest.raises(ValueError, match=f"{field} must be > 0"):
         DispatchSettings(**{field: 0})
+
+
+def test_any_committed_insert_into_the_outbox_notifies(
+    admin: psycopg.Connection[DictRow], connect: Callable[[], psycopg.Connection[DictRow]]
+) -> None:
+    from labcore import outbox
+
+    listener = connect()
+    listener.execute(f"LISTEN {outbox.NOTIFY_CHANNEL}")
+    insert_rows(admin, 3)  # plain SQL, not labcore.outbox.enqueue
+    woken = list(listener.notifies(timeout=2, stop_after=1))
+    assert [note.channel for note in woken] == [outbox.NOTIFY_CHANNEL]
+
+
+def test_inbox_retention_deletes_only_old_rows(
+    admin: psycopg.Connection[DictRow], connect: Callable[[], psycopg.Connection[DictRow]]
+) -> None:
+    admin.execute("TRUNCATE inbox")
+    admin.execute(
+        "INSERT INTO inbox (consumer, message_key, received_at) VALUES"
+        " ('worker', 'old', now() - interval '16 days'), ('worker', 'recent', now() - interval '13 days')"
+    )
+    with connect() as conn, conn.transaction():  # as the app role: it may delete from the inbox
+        assert service.purge_inbox(conn, retention_hours=360) == 1
+    assert [r["message_key"] for r in admin.execute("SELECT message_key FROM inbox")] == ["recent"]
+
+
+def test_nudged_dispatcher_publishes_after_its_connection_died(
+    admin: psycopg.Connection[DictRow], dispatch_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Postgres restarted since the last invocation: LISTEN must reconnect, not fail the invocation."""
+    from dispatcher import handler as dispatcher_handler
+    from integration.conftest import DB_VARIABLES, reset_labcore
+    from labcore import db
+    from tests_support import lambda_context
+
+    info = {**app_conninfo(), "dbname": dispatch_db}
+    for name, key in DB_VARIABLES.items():
+        monkeypatch.setenv(name, str(info[key]))
+    reset_labcore()
+    publisher = RecordingPublisher()
+    monkeypatch.setattr(dispatcher_handler, "publisher", lambda: publisher)
+    monkeypatch.setattr(
+        dispatcher_handler, "dispatch_settings", DispatchSettings(batch_size=10, linger_s=0.3)
+    )
+    try:
+        dead = db.connection().info.backend_pid  # the environment's connection from an earlier invocation
+        admin.execute("SELECT pg_terminate_backend(%s, 5000)", (dead,))  # waits for the backend to exit
+        ids = insert_rows(admin, 3)
+        counts = dispatcher_handler.handler({"source": "jobs-api"}, lambda_context("dispatcher"))
+        assert counts["published"] == 3
+        assert sorted(publisher.sent) == ids
+        assert db.connection().info.backend_pid != dead
+    finally:
+        reset_labcore()

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import uuid
-from decimal import Decimal
 from typing import Any
 
 import psycopg
@@ -15,11 +15,19 @@ from psycopg.rows import DictRow, dict_row
 from jobs_api import handler as jobs_handler
 from jobs_api import service
 from jobs_api.models import CreateJobRequest
-from labcore import db
+from labcore import db, http
 from labcore.errors import Conflict
 from tests_support import api_event, app_conninfo, lambda_context
 
 pytestmark = pytest.mark.usefixtures("app_environment")
+
+
+@pytest.fixture(autouse=True)
+def nudges(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The dispatcher nudges the handler sends (recorded here instead of invoking a Lambda)."""
+    sent: list[str] = []
+    monkeypatch.setattr(jobs_handler, "nudge", lambda: sent.append("nudge"))
+    return sent
 
 
 def new_request(**overrides: Any) -> CreateJobRequest:
@@ -64,13 +72,14 @@ def test_job_and_its_outbox_row_commit_together(admin_db: psycopg.Connection[Dic
     assert result.created
     job = admin_db.execute("SELECT * FROM conversion_jobs WHERE job_id = %s", (result.job.job_id,)).fetchone()
     assert job is not None
-    assert (job["status"], job["source_amount"]) == ("queued", Decimal("250.5000"))
+    assert job["status"] == "queued"
+    assert format(job["source_amount"], "f") == "250.50", "stored at the scale it was given"
     event = admin_db.execute(
         "SELECT * FROM outbox WHERE aggregate_id = %s", (str(result.job.job_id),)
     ).fetchone()
     assert event is not None
     assert (event["topic"], event["event_type"]) == ("conversion-jobs", "conversion_job.created")
-    assert event["payload"]["source_amount"] == "250.5000"
+    assert event["payload"]["source_amount"] == "250.50"
     assert event["headers"] == {"correlation_id": "c-1"}
     assert event["published_at"] is None
 
@@ -154,7 +163,7 @@ def test_post_creates_a_job_with_location_and_correlation_id(admin_db: psycopg.C
     assert response["statusCode"] == 201, response["body"]
     job = body_of(response)
     assert job["status"] == "queued"
-    assert job["source_amount"] == "12.5000"
+    assert job["source_amount"] == "12.5"
     assert header(response, "Location") == f"jobs/{job['job_id']}"
     assert header(response, "X-Correlation-Id") == "corr-42"
     event = admin_db.execute(
@@ -211,8 +220,42 @@ def test_bad_bodies_are_400_and_write_nothing(
 def test_wrong_content_type_is_415_and_oversized_body_is_413() -> None:
     form = call("POST", "/jobs", "client_id=x", {"Content-Type": "application/x-www-form-urlencoded"})
     assert (form["statusCode"], body_of(form)["error"]) == (415, "unsupported_media_type")
-    huge = call("POST", "/jobs", json.dumps(valid_body(client_id="x" * (jobs_handler.MAX_BODY_BYTES + 1))))
+    huge = call("POST", "/jobs", json.dumps(valid_body(client_id="x" * (http.MAX_BODY_BYTES + 1))))
     assert (huge["statusCode"], body_of(huge)["error"]) == (413, "payload_too_large")
+
+
+def test_json_with_a_charset_is_accepted() -> None:
+    response = call("POST", "/jobs", valid_body(), {"Content-Type": "application/json; charset=utf-8"})
+    assert response["statusCode"] == 201, response["body"]
+
+
+def test_a_body_that_is_not_utf8_is_400_and_writes_nothing(admin_db: psycopg.Connection[DictRow]) -> None:
+    body = valid_body()
+    raw = b"\xff\xfe" + json.dumps(body).encode()
+    event = api_event("POST", "/jobs", base64.b64encode(raw).decode())
+    event["isBase64Encoded"] = True
+    response = jobs_handler.handler(event, lambda_context("jobs-api"))
+    assert response["statusCode"] == 400
+    assert body_of(response)["error"] == "validation_error"
+    assert body_of(response)["message"] == "request body is not valid UTF-8"
+    assert rows_for_client(admin_db, body["client_id"]) == (0, 0)
+
+
+def test_replay_with_the_amount_written_otherwise_is_the_same_request() -> None:
+    body = valid_body(source_amount="12.5", idempotency_key="scale")
+    first = call("POST", "/jobs", body)
+    again = call("POST", "/jobs", {**body, "source_amount": "12.50"})
+    other_currency = call("POST", "/jobs", {**body, "target_currency": "USD"})
+    assert (first["statusCode"], again["statusCode"], other_currency["statusCode"]) == (201, 200, 409)
+    assert body_of(again) == body_of(first)
+    assert body_of(first)["source_amount"] == "12.5", "the first request's scale is the job's"
+
+
+def test_a_new_job_nudges_the_dispatcher_and_a_replay_does_not(nudges: list[str]) -> None:
+    body = valid_body(idempotency_key="nudge")
+    assert call("POST", "/jobs", body)["statusCode"] == 201
+    assert call("POST", "/jobs", body)["statusCode"] == 200
+    assert nudges == ["nudge"]
 
 
 def test_unknown_route_is_404_and_wrong_method_405() -> None:
@@ -221,6 +264,8 @@ def test_unknown_route_is_404_and_wrong_method_405() -> None:
     wrong = call("DELETE", "/jobs")
     assert (wrong["statusCode"], body_of(wrong)["error"]) == (405, "method_not_allowed")
     assert header(wrong, "Allow") == "POST"
+    other_function = call("POST", "/ping")
+    assert other_function["statusCode"] == 404, "the jobs API does not know the ping function's routes"
 
 
 def test_database_down_is_503(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -230,7 +275,7 @@ def test_database_down_is_503(monkeypatch: pytest.MonkeyPatch) -> None:
     reset_labcore()
     response = call("POST", "/jobs", valid_body())
     assert response["statusCode"] == 503
-    assert body_of(response) == {"error": "unavailable"}
+    assert body_of(response) == {"error": "unavailable", "message": "the database is unavailable"}
 
 
 def test_unexpected_failure_is_500_without_details(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -240,7 +285,7 @@ def test_unexpected_failure_is_500_without_details(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(service, "create_job", broken)
     response = call("POST", "/jobs", valid_body())
     assert response["statusCode"] == 500
-    assert body_of(response) == {"error": "internal"}
+    assert body_of(response) == {"error": "internal", "message": "internal error"}
 
 
 def test_dead_connection_is_replaced_before_the_transaction(admin_db: psycopg.Connection[DictRow]) -> None:
@@ -250,3 +295,25 @@ def test_dead_connection_is_replaced_before_the_transaction(admin_db: psycopg.Co
     response = call("POST", "/jobs", valid_body())
     assert response["statusCode"] == 201
     assert db.connection().info.backend_pid != pid
+
+
+@pytest.mark.parametrize(
+    ("completed", "assignments"),
+    [
+        (False, "status = 'processing'"),
+        (False, "source_amount = 1.00001"),
+        (True, "target_amount = 1.00001"),
+    ],
+)
+def test_the_schema_refuses_what_the_api_never_writes(
+    admin_db: psycopg.Connection[DictRow], completed: bool, assignments: str
+) -> None:
+    job = body_of(call("POST", "/jobs", valid_body()))
+    if completed:  # a valid completed row at 4 places: only the value under test is refused
+        admin_db.execute(
+            "UPDATE conversion_jobs SET status = 'completed', rate = 1, target_amount = 1.0001,"
+            " completed_at = now() WHERE job_id = %s",
+            (job["job_id"],),
+        )
+    with pytest.raises(psycopg.errors.CheckViolation):
+        admin_db.execute(f"UPDATE conversion_jobs SET {assignments} WHERE job_id = %s", (job["job_id"],))

@@ -49,6 +49,6 @@ def test_app_role_has_only_the_grants_it_needs(app_db: psycopg.Connection[DictRo
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         app_db.execute("CREATE TABLE not_allowed (id int)")
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
-        app_db.execute("DELETE FROM smoke_messages")
+        app_db.execute("DELETE FROM conversion_jobs")
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         app_db.execute("SELECT * FROM schema_migrations")

@@ -64,6 +64,7 @@ def test_job_is_completed_with_the_rate_and_minor_units(admin_db: psycopg.Connec
         Decimal("151.42"),
         Decimal("15142"),
     )
+    assert format(job["target_amount"], "f") == "15142", "stored in the currency's minor units"
     assert job["completed_at"] is not None
 
 

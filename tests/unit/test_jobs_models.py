@@ -118,21 +118,66 @@ def test_bad_client_ids(client_id: Any) -> None:
     assert "client_id" in errors_of({**VALID, "client_id": client_id})
 
 
-def test_fingerprint_ignores_how_the_amount_was_written() -> None:
-    a = CreateJobRequest.model_validate({**VALID, "source_amount": "100.25"})
-    b = parse(json.dumps(VALID).replace('"100.25"', "100.2500"))
-    c = CreateJobRequest.model_validate({**VALID, "source_amount": "100.26"})
-    assert a.fingerprint() == b.fingerprint() != c.fingerprint()
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        ("12.5", "12.5"),
+        ("12.50", "12.50"),
+        ("12", "12"),
+        (12, "12"),
+        ("0.0001", "0.0001"),
+        ("100.2500", "100.2500"),
+        ("1.500000", "1.5000"),  # zeros past 4 places carry nothing: down to the largest scale allowed
+    ],
+)
+def test_amount_keeps_the_scale_it_was_given(given: Any, kept: str) -> None:
+    assert (
+        format(CreateJobRequest.model_validate({**VALID, "source_amount": given}).source_amount, "f") == kept
+    )
 
 
-def test_job_shows_amounts_as_strings() -> None:
+def test_fingerprint_of_12_5_and_12_50_is_the_same() -> None:
+    spellings = [{**VALID, "source_amount": text} for text in ("12.5", "12.50", "12.5000")]
+    fingerprints = {CreateJobRequest.model_validate(data).fingerprint() for data in spellings}
+    assert len(fingerprints) == 1
+
+
+def test_json_number_keeps_its_scale() -> None:
+    assert format(parse(json.dumps(VALID).replace('"100.25"', "12.50")).source_amount, "f") == "12.50"
+
+
+@given(valid_amounts, st.integers(min_value=0, max_value=4))
+def test_fingerprint_ignores_how_the_amount_was_written(amount: Decimal, extra_zeros: int) -> None:
+    written = format(amount.normalize(), "f")  # 1.5000 -> "1.5": the zeros are added back below
+    padded = written if not extra_zeros else written + ("" if "." in written else ".") + "0" * extra_zeros
+    a = CreateJobRequest.model_validate({**VALID, "source_amount": written})
+    b = parse(json.dumps(VALID).replace('"100.25"', padded))
+    assert a.fingerprint() == b.fingerprint()
+
+
+def test_fingerprint_tells_every_field_apart() -> None:
+    base = CreateJobRequest.model_validate({**VALID, "idempotency_key": "k"})
+    changes = {
+        "client_id": "other",
+        "source_currency": "GBP",
+        "target_currency": "JPY",
+        "source_amount": "100.26",
+    }
+    for field, value in changes.items():
+        other = CreateJobRequest.model_validate({**VALID, "idempotency_key": "k", field: value})
+        assert other.fingerprint() != base.fingerprint(), f"{field} must count in the fingerprint"
+    same_but_key = CreateJobRequest.model_validate({**VALID, "idempotency_key": "another"})
+    assert same_but_key.fingerprint() == base.fingerprint(), "the key names the request, it is not part of it"
+
+
+def test_job_shows_amounts_as_strings_at_their_scales() -> None:
     row = {
         "job_id": "6f1c1b8e-1d6a-4c55-9a43-6f0d4f3f8f11",
         "client_id": "acme",
         "source_currency": "USD",
         "target_currency": "JPY",
-        "source_amount": Decimal("100.2500"),
-        "target_amount": Decimal("15180.0000"),
+        "source_amount": Decimal("100.25"),
+        "target_amount": Decimal("15180"),
         "rate": Decimal("151.4200000000"),
         "status": "completed",
         "failure_reason": None,
@@ -143,7 +188,16 @@ def test_job_shows_amounts_as_strings() -> None:
     }
     body = Job.from_row(row).to_json()
     assert (body["source_amount"], body["target_amount"], body["rate"]) == (
-        "100.2500",
-        "15180.0000",
+        "100.25",
+        "15180",
         "151.4200000000",
     )
+
+
+def test_processing_is_not_a_status() -> None:
+    row = {**dict.fromkeys(Job.model_fields), "job_id": "6f1c1b8e-1d6a-4c55-9a43-6f0d4f3f8f11"}
+    row |= {"client_id": "a", "source_currency": "USD", "target_currency": "EUR", "source_amount": Decimal(1)}
+    row |= {"created_at": "2026-11-22T01:00:00Z", "updated_at": "2026-11-22T01:00:00Z"}
+    assert Job.from_row({**row, "status": "queued"}).status == "queued"
+    with pytest.raises(ValidationError):
+        Job.from_row({**row, "status": "processing"})

@@ -11,7 +11,7 @@ locals {
 
 resource "aws_sqs_queue" "dlq" {
   name                      = local.dlq_name
-  message_retention_seconds = 1209600
+  message_retention_seconds = 1209600 # the maximum: a failed message waits two weeks for a human
 }
 
 # AWS rejects a redrive policy whose target does not exist yet: there the queue waits for its DLQ.

@@ -17,3 +17,13 @@ output "dlq_arn" {
   description = "Dead-letter queue ARN."
   value       = aws_sqs_queue.dlq.arn
 }
+
+output "message_retention_seconds" {
+  description = "How long the queue keeps a message."
+  value       = local.queue.message_retention_seconds
+}
+
+output "dlq_message_retention_seconds" {
+  description = "How long the dead-letter queue keeps a message."
+  value       = aws_sqs_queue.dlq.message_retention_seconds
+}

@@ -1,1 +1,0 @@
-"""Smoke-check SQS consumer: records each message of the smoke queue in Postgres."""
