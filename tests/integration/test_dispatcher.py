@@ -305,3 +305,65 @@ def test_a_rolled_back_outbox_row_notifies_nobody(connect: Callable[[], psycopg.
 def test_settings_reject_non_positive_values(field: str) -> None:
     with pytest.raises(ValueError, match=f"{field} must be > 0"):
         DispatchSettings(**{field: 0})
+
+
+def test_a_second_claimer_skips_the_first_ones_rows_without_waiting(
+    admin: psycopg.Connection[DictRow], connect: Callable[[], psycopg.Connection[DictRow]]
+) -> None:
+    ids = insert_rows(admin, 4)
+    first, second = connect(), connect()
+    # A claimer that waited on the first one's locks fails here instead of hanging the test.
+    second.execute("SET lock_timeout = '2s'")
+    with first.transaction():
+        held = [m.outbox_id for m in service.claim(first, 2)]
+        started = time.monotonic()
+        with second.transaction():
+            skipped_to = [m.outbox_id for m in service.claim(second, 10)]
+        waited_s = time.monotonic() - started
+    assert held == ids[:2]
+    assert skipped_to == ids[2:], "the other rows, not the locked ones"
+    assert waited_s < 1.0, f"the second claim waited {waited_s:.2f} s"
+
+
+@pytest.mark.parametrize(
+    ("attempts_before", "expected_wait_s"),
+    [(0, 2), (1, 4), (2, 8), (3, 16), (4, 32), (5, 50), (12, 50)],  # doubling from 2 s, capped at 50 s
+)
+def test_backoff_doubles_per_attempt_up_to_the_cap(
+    admin: psycopg.Connection[DictRow],
+    connect: Callable[[], psycopg.Connection[DictRow]],
+    attempts_before: int,
+    expected_wait_s: int,
+) -> None:
+    (row_id,) = insert_rows(admin, 1)
+    admin.execute("UPDATE outbox SET attempts = %s WHERE outbox_id = %s", (attempts_before, row_id))
+    settings = DispatchSettings(max_attempts=20, backoff_base_s=2, backoff_max_s=50)
+    conn = connect()
+    with conn.transaction():
+        assert service._mark_failed(conn, [PublishFailure(row_id, "Throttled: simulated")], settings) == []
+    row = admin.execute(
+        "SELECT attempts, extract(epoch FROM next_attempt_at - now()) AS wait_s FROM outbox"
+        " WHERE outbox_id = %s",
+        (row_id,),
+    ).fetchone()
+    assert row is not None
+    assert row["attempts"] == attempts_before + 1
+    assert expected_wait_s - 1 < row["wait_s"] <= expected_wait_s
+
+
+@pytest.mark.parametrize(("attempts_before", "parked"), [(3, False), (4, True)])
+def test_by_default_a_row_is_parked_at_its_fifth_failed_publish(
+    admin: psycopg.Connection[DictRow],
+    connect: Callable[[], psycopg.Connection[DictRow]],
+    attempts_before: int,
+    parked: bool,
+) -> None:
+    (row_id,) = insert_rows(admin, 1)
+    admin.execute("UPDATE outbox SET attempts = %s WHERE outbox_id = %s", (attempts_before, row_id))
+    conn = connect()
+    with conn.transaction():
+        result = service._mark_failed(conn, [PublishFailure(row_id, "e")], DispatchSettings())
+    assert result == ([row_id] if parked else [])
+    row = admin.execute("SELECT parked_at FROM outbox WHERE outbox_id = %s", (row_id,)).fetchone()
+    assert row is not None
+    assert (row["parked_at"] is not None) is parked

@@ -133,3 +133,37 @@ def test_poison_and_transient_failures_fail_only_their_record(
     # The retry (the same message, redelivered) succeeds once the lock is gone.
     assert run(locked) == {"batchItemFailures": []}
     assert job_row(admin_db, locked_id)["status"] == "completed"
+
+
+def test_bhd_is_converted_to_three_places(admin_db: psycopg.Connection[DictRow]) -> None:
+    job_id = create_job("USD", "BHD", "1")
+    assert run(record(job_id)) == {"batchItemFailures": []}
+    job = job_row(admin_db, job_id)
+    # 1 x 0.377: three places keep 0.377, two would round it to 0.38.
+    assert (job["status"], job["rate"], job["target_amount"]) == (
+        "completed",
+        Decimal("0.377"),
+        Decimal("0.377"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("final", "columns"),
+    [
+        ("completed", "rate = 1, target_amount = 1, failure_reason = NULL"),
+        ("failed", "rate = NULL, target_amount = NULL, failure_reason = 'given up by hand'"),
+    ],
+)
+def test_a_final_job_is_left_as_it_is_by_a_new_message(
+    admin_db: psycopg.Connection[DictRow], final: str, columns: str
+) -> None:
+    """A republished event arrives under a new key, so the inbox cannot catch it: the status must."""
+    job_id = create_job("USD", "EUR", "100.00")
+    admin_db.execute(
+        f"UPDATE conversion_jobs SET status = %s, {columns}, completed_at = now() - interval '1 hour',"
+        " updated_at = now() - interval '1 hour' WHERE job_id = %s",
+        (final, job_id),
+    )
+    before = job_row(admin_db, job_id)
+    assert run(record(job_id)) == {"batchItemFailures": []}, "acknowledged, nothing to retry"
+    assert job_row(admin_db, job_id) == before
