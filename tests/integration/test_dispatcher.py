@@ -367,3 +367,53 @@ def test_by_default_a_row_is_parked_at_its_fifth_failed_publish(
     row = admin.execute("SELECT parked_at FROM outbox WHERE outbox_id = %s", (row_id,)).fetchone()
     assert row is not None
     assert (row["parked_at"] is not None) is parked
+
+
+def test_drain_adds_up_its_passes_and_reports_each(
+    admin: psycopg.Connection[DictRow], connect: Callable[[], psycopg.Connection[DictRow]]
+) -> None:
+    ids = insert_rows(admin, 25)
+    passes: list[service.PassResult] = []
+    publisher = RecordingPublisher(fail={ids[3], ids[21]})
+    settings = DispatchSettings(batch_size=10, max_attempts=1)
+    conn = connect()
+    total = service.drain(in_transaction_on(conn), publisher, settings, plenty_of_time, passes.append)
+    assert [(p.claimed, p.published, p.failed) for p in passes] == [(10, 9, 1), (10, 10, 0), (5, 4, 1)]
+    assert (total.claimed, total.published, total.failed, total.parked) == (25, 23, 2, [ids[3], ids[21]])
+
+
+def test_drain_goes_on_while_exactly_the_reserve_is_left(
+    admin: psycopg.Connection[DictRow], connect: Callable[[], psycopg.Connection[DictRow]]
+) -> None:
+    insert_rows(admin, 25)
+    settings = DispatchSettings(batch_size=10, time_reserve_ms=3000)
+    result = service.drain(in_transaction_on(connect()), RecordingPublisher(), settings, lambda: 3000)
+    assert result.claimed == 25
+
+
+def test_linger_drains_in_full_passes_and_stops_listening_afterwards(
+    admin: psycopg.Connection[DictRow], connect: Callable[[], psycopg.Connection[DictRow]]
+) -> None:
+    insert_rows(admin, 15)
+    conn = connect()
+    settings = DispatchSettings(batch_size=10, linger_s=0)
+    result = service.drain_and_linger(
+        lambda: conn, in_transaction_on(conn), RecordingPublisher(), settings, plenty_of_time
+    )
+    assert (result.claimed, result.published) == (15, 15)
+    channels = conn.execute("SELECT count(*) AS n FROM pg_listening_channels()").fetchone()
+    assert channels == {"n": 0}, "UNLISTEN on the way out: a warm connection must not queue notifications"
+
+
+def test_linger_ends_early_when_the_invocation_runs_out_of_time(
+    admin: psycopg.Connection[DictRow], connect: Callable[[], psycopg.Connection[DictRow]]
+) -> None:
+    conn = connect()
+    settings = DispatchSettings(linger_s=5.0, time_reserve_ms=3000)
+    started = time.monotonic()
+    result = service.drain_and_linger(
+        lambda: conn, in_transaction_on(conn), RecordingPublisher(), settings, lambda: 3300
+    )
+    took = time.monotonic() - started
+    assert result.claimed == 0
+    assert 0.2 <= took < 1.5, f"lingered {took:.2f} s with 0.3 s to spare"

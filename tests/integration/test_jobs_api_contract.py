@@ -6,7 +6,9 @@ import json
 import uuid
 from typing import Any
 
+import psycopg
 import pytest
+from psycopg.rows import DictRow
 
 from jobs_api import handler as jobs_handler
 from tests_support import api_event, lambda_context
@@ -68,3 +70,86 @@ def test_json_content_type_with_parameters_or_any_case_is_accepted(content_type:
 def test_other_content_types_are_415(content_type: str) -> None:
     status, error = post(request_body(), content_type)
     assert (status, error["error"]) == (415, "unsupported_media_type"), error
+
+
+def test_the_outbox_event_carries_the_job_and_the_request_tracing(
+    monkeypatch: pytest.MonkeyPatch, admin_db: psycopg.Connection[DictRow]
+) -> None:
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", "Root=1-abc")
+    body = request_body(source_amount="0.5")
+    event = api_event(
+        "POST", "/jobs", body, {"Content-Type": "application/json", "X-Correlation-Id": "corr-9"}
+    )
+    response = jobs_handler.handler(event, lambda_context("jobs-api"))
+    job = json.loads(response["body"])
+    row = admin_db.execute(
+        "SELECT aggregate_type, aggregate_id, topic, event_type, payload, headers FROM outbox"
+        " WHERE aggregate_id = %s",
+        (job["job_id"],),
+    ).fetchone()
+    assert row == {
+        "aggregate_type": "conversion_job",
+        "aggregate_id": job["job_id"],
+        "topic": "conversion-jobs",
+        "event_type": "conversion_job.created",
+        "payload": {
+            "job_id": job["job_id"],
+            "client_id": body["client_id"],
+            "source_currency": "USD",
+            "target_currency": "EUR",
+            "source_amount": "0.5000",
+        },
+        "headers": {"correlation_id": "corr-9", "trace_id": "Root=1-abc"},
+    }
+
+
+@pytest.mark.parametrize("given", [None, "not a valid id!"])
+def test_without_a_usable_correlation_id_the_request_id_is_used(given: str | None) -> None:
+    headers = {"Content-Type": "application/json"} | ({"X-Correlation-Id": given} if given else {})
+    event = api_event("POST", "/jobs", request_body(), headers)
+    response = jobs_handler.handler(event, lambda_context("jobs-api"))
+    assert response["multiValueHeaders"]["X-Correlation-Id"] == [event["requestContext"]["requestId"]]
+
+
+def test_no_content_type_is_415_naming_none() -> None:
+    event = api_event("POST", "/jobs", request_body(), {})
+    response = jobs_handler.handler(event, lambda_context("jobs-api"))
+    assert (response["statusCode"], json.loads(response["body"])) == (
+        415,
+        {"error": "unsupported_media_type", "message": "Content-Type must be application/json, not none"},
+    )
+
+
+def test_a_body_of_exactly_the_limit_is_accepted_one_byte_more_is_413() -> None:
+    compact = json.dumps(request_body())
+    at_limit = compact + " " * (
+        jobs_handler.MAX_BODY_BYTES - len(compact.encode())
+    )  # JSON allows the padding
+    status, job = post_raw(at_limit)
+    assert status == 201, job
+    status, error = post_raw(json.dumps(request_body()) + " " * jobs_handler.MAX_BODY_BYTES)
+    assert (status, error["error"]) == (413, "payload_too_large")
+
+
+def test_a_json_body_that_is_not_an_object_is_400_naming_the_body() -> None:
+    status, error = post_raw("[1, 2]")
+    assert (status, error) == (
+        400,
+        {
+            "error": "validation_error",
+            "message": "request body must be a JSON object",
+            "details": [{"field": "body", "message": "expected an object"}],
+        },
+    )
+
+
+def test_field_problems_name_the_field_without_pydantics_prefix() -> None:
+    status, error = post({**request_body(), "source_amount": "0"})
+    assert (status, error["message"]) == (400, "request body is invalid")
+    assert error["details"] == [{"field": "source_amount", "message": "must be greater than 0"}]
+
+
+def post_raw(body: str) -> tuple[int, dict[str, Any]]:
+    event = api_event("POST", "/jobs", body, {"Content-Type": "application/json"})
+    response = jobs_handler.handler(event, lambda_context("jobs-api"))
+    return response["statusCode"], json.loads(response["body"])

@@ -167,3 +167,36 @@ def test_a_final_job_is_left_as_it_is_by_a_new_message(
     before = job_row(admin_db, job_id)
     assert run(record(job_id)) == {"batchItemFailures": []}, "acknowledged, nothing to retry"
     assert job_row(admin_db, job_id) == before
+
+
+def test_applied_and_failed_messages_are_logged_with_their_keys(
+    admin_db: psycopg.Connection[DictRow], caplog: pytest.LogCaptureFixture
+) -> None:
+    job_id = create_job("USD", "EUR", "2")
+    key = str(uuid.uuid4().int % 10**15)
+    applied, poison = record(job_id, outbox_id=key), record(body="[]")
+    response = run(applied, poison)
+    assert response == {"batchItemFailures": [{"itemIdentifier": poison["messageId"]}]}
+    by_message = {r.getMessage(): r for r in caplog.records}
+    done = by_message["message applied"]
+    assert (done.levelname, done.topic, done.message_key, done.outcome) == (  # type: ignore[attr-defined]
+        "INFO",
+        "conversion-jobs",
+        key,
+        "completed",
+    )
+    failed = by_message["message failed"]
+    assert (failed.levelname, failed.message_id, failed.receive_count) == (  # type: ignore[attr-defined]
+        "ERROR",
+        poison["messageId"],
+        "1",
+    )
+    assert failed.exc_info is not None and "no topic or no JSON object body" in str(failed.exc_info[1])
+
+
+def test_the_correlation_id_of_the_message_reaches_the_worker_logs() -> None:
+    from worker import handler
+
+    job_id = create_job("USD", "EUR", "2")
+    run(record(job_id))
+    assert handler.logger.get_correlation_id() == "corr-worker"

@@ -46,3 +46,10 @@ def test_fingerprint_is_a_sha256_hex_digest_and_stable() -> None:
     value = fingerprint()
     assert len(value) == 64 and int(value, 16) >= 0
     assert value == fingerprint(), "the same request always hashes the same"
+
+
+def test_fingerprint_of_a_known_request_never_changes() -> None:
+    """Stored as request_hash: a new value for the same request would answer replays of keys
+    accepted before a deploy with 409 instead of the original job."""
+    request = CreateJobRequest.model_validate({**BASE, "idempotency_key": None})
+    assert request.fingerprint() == "a24694d2af9deca4ffc816969949b4670bf5d1f809501fbf8fa2f888f2366cf2"

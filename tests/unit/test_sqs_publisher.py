@@ -74,3 +74,14 @@ def test_failed_entries_and_unroutable_topics_come_back_as_failures() -> None:
         (2, "Throttled: slow down"),
     ]
     assert [len(call["Entries"]) for call in sqs.calls] == [2], "the unroutable message is never sent"
+
+
+def test_a_failed_entry_without_a_message_is_reported_by_its_code() -> None:
+    class Terse(RecordingSqs):
+        def send_message_batch(self, *, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:
+            return {
+                "Failed": [{"Id": e["Id"], "Code": "InternalError", "SenderFault": False} for e in Entries]
+            }
+
+    failures = SqsPublisher(Terse(), {"jobs": "url-jobs"}).publish([message(5)])
+    assert [(f.outbox_id, f.error) for f in failures] == [(5, "InternalError:")]
