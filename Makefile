@@ -48,7 +48,7 @@ e2e: venv ## end-to-end tests against the deployed stack (needs `make up apply`)
 	@$(LAB) check-deployed
 	$(PYTEST) tests/e2e
 
-mutate: venv ## mutation testing of lambdas/ with mutmut over unit + Postgres integration tests (needs `make up`)
+mutate: venv ## mutation scores: lambdas/ (mutmut, unit + Postgres tests) and the executor bootstrap (cosmic-ray); needs `make up`
 	$(VENV_BIN)/python scripts/mutate.py
 
 lint: venv ## ruff, mypy, terraform fmt -check and validate

@@ -47,3 +47,14 @@ def test_a_connection_dead_at_begin_is_replaced_once_then_the_error_surfaces(
     with pytest.raises(psycopg.OperationalError):
         db.run_in_transaction(lambda conn: work_calls.append(1))
     assert (len(opened), work_calls) == (2, []), "one replacement, and the work never started"
+
+
+def test_the_environment_connection_autocommits_so_a_listen_takes_effect() -> None:
+    """The dispatcher LISTENs on it outside any transaction: left uncommitted, it would hear nothing."""
+    conn = db.connection()
+    conn.execute("LISTEN labcore_autocommit_probe")
+    with psycopg.connect(**app_conninfo(), autocommit=True) as other:
+        other.execute("NOTIFY labcore_autocommit_probe, 'hello'")
+    heard = [n.payload for n in conn.notifies(timeout=2, stop_after=1)]
+    conn.execute("UNLISTEN *")
+    assert heard == ["hello"]

@@ -397,10 +397,12 @@ def test_linger_drains_in_full_passes_and_stops_listening_afterwards(
     insert_rows(admin, 15)
     conn = connect()
     settings = DispatchSettings(batch_size=10, linger_s=0)
+    passes: list[service.PassResult] = []
     result = service.drain_and_linger(
-        lambda: conn, in_transaction_on(conn), RecordingPublisher(), settings, plenty_of_time
+        lambda: conn, in_transaction_on(conn), RecordingPublisher(), settings, plenty_of_time, passes.append
     )
     assert (result.claimed, result.published) == (15, 15)
+    assert [p.claimed for p in passes] == [10, 5], "each pass is reported"
     channels = conn.execute("SELECT count(*) AS n FROM pg_listening_channels()").fetchone()
     assert channels == {"n": 0}, "UNLISTEN on the way out: a warm connection must not queue notifications"
 

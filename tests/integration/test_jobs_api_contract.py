@@ -45,7 +45,10 @@ def test_a_replayed_key_with_any_field_changed_is_409(field: str, other: str) ->
     status, replay = post(first)
     assert (status, replay["job_id"]) == (200, created["job_id"]), "the same request is a replay"
     status, conflict = post({**first, field: other})
-    assert (status, conflict["error"]) == (409, "conflict"), conflict
+    assert (status, conflict) == (
+        409,
+        {"error": "conflict", "message": "idempotency_key was already used with a different request"},
+    )
 
 
 def test_the_same_key_from_another_client_is_another_job() -> None:
@@ -153,3 +156,27 @@ def post_raw(body: str) -> tuple[int, dict[str, Any]]:
     event = api_event("POST", "/jobs", body, {"Content-Type": "application/json"})
     response = jobs_handler.handler(event, lambda_context("jobs-api"))
     return response["statusCode"], json.loads(response["body"])
+
+
+def test_every_answer_is_json_with_its_content_type() -> None:
+    for body, content_type, status in [
+        (json.dumps(request_body()), "application/json", 201),
+        ("{not json", "application/json", 400),
+        ("x", "text/plain", 415),
+    ]:
+        event = api_event("POST", "/jobs", body, {"Content-Type": content_type})
+        response = jobs_handler.handler(event, lambda_context("jobs-api"))
+        assert response["statusCode"] == status
+        headers = {k.lower(): v for k, v in response["multiValueHeaders"].items()}
+        assert headers["content-type"] == ["application/json"], status
+        json.loads(response["body"])
+
+
+def test_a_body_that_is_not_json_is_400_saying_so() -> None:
+    status, error = post_raw("{not json")
+    assert (status, error["error"], error["message"]) == (
+        400,
+        "validation_error",
+        "request body is not valid JSON",
+    )
+    assert [d["field"] for d in error["details"]] == ["body"]

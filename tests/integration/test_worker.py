@@ -200,3 +200,20 @@ def test_the_correlation_id_of_the_message_reaches_the_worker_logs() -> None:
     job_id = create_job("USD", "EUR", "2")
     run(record(job_id))
     assert handler.logger.get_correlation_id() == "corr-worker"
+
+
+def test_a_message_without_an_outbox_id_is_keyed_by_its_message_id(
+    admin_db: psycopg.Connection[DictRow], caplog: pytest.LogCaptureFixture
+) -> None:
+    job_id = create_job("USD", "EUR", "2")
+    message = record(job_id)
+    del message["messageAttributes"]["outbox_id"]
+    assert run(message) == {"batchItemFailures": []}
+    assert run(message) == {"batchItemFailures": []}
+    inbox = admin_db.execute(
+        "SELECT count(*) AS n FROM inbox WHERE consumer = 'worker' AND message_key = %s",
+        (message["messageId"],),
+    ).fetchone()
+    assert inbox == {"n": 1}
+    outcomes = [getattr(r, "outcome", None) for r in caplog.records if r.getMessage() == "message applied"]
+    assert outcomes == ["completed", "duplicate"]
