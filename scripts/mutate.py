@@ -12,14 +12,23 @@ import sys
 import time
 import tomllib
 from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import psycopg
 import toml  # type: ignore[import-untyped]  # cosmic-ray's own dependency: its config is TOML
+from psycopg import sql
+
+import labtools
+import migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 LAB = Path(os.environ.get("LAB_DIR", ROOT / ".lab"))
 STAGE = LAB / "mutate"
 EXECUTOR_STAGE = LAB / "mutate-executor"
+# Mutants write whatever they like (JSON null headers, say): never into the lab's own database.
+SCRATCH_DB = "outbox_mutate"
 # What mutmut reads or copies, from the project's root; lambdas/ is staged as src/ (see pyproject).
 LINKS = {"src": "lambdas", "pyproject.toml": "pyproject.toml", "tests": "tests", "scripts": "scripts"}
 LINKS |= {"db": "db", "localstack-native": "localstack-native"}
@@ -85,12 +94,30 @@ def results() -> dict[str, str]:
     return statuses
 
 
+@contextmanager
+def scratch_database() -> Iterator[str]:
+    """A freshly migrated database for the run, dropped afterwards."""
+    drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(SCRATCH_DB))
+    with psycopg.connect(**labtools.admin_conninfo("postgres"), autocommit=True) as conn:
+        conn.execute(drop)
+    app = labtools.app_conninfo()
+    migrate.bootstrap(SCRATCH_DB, app["user"], app["password"])
+    migrate.migrate(SCRATCH_DB)
+    try:
+        yield SCRATCH_DB
+    finally:
+        with psycopg.connect(**labtools.admin_conninfo("postgres"), autocommit=True) as conn:
+            conn.execute(drop)
+
+
 def mutate_lambdas() -> int:
     stage()
     started = time.monotonic()
     children = os.environ.get("MUTATE_CHILDREN", str(os.cpu_count() or 2))
     command = [sys.executable, "-m", "mutmut", "run", "--max-children", children]
-    run = subprocess.run(command, check=False, cwd=STAGE)
+    with scratch_database() as dbname:
+        env = {**os.environ, "LAB_DB_NAME": dbname}
+        run = subprocess.run(command, check=False, cwd=STAGE, env=env)
     elapsed = time.monotonic() - started
     if run.returncode != 0:
         return run.returncode
