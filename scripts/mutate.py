@@ -47,6 +47,7 @@ EQUIVALENT = [
         "pool size and thread names change speed and debugging only",
     ),
     (r"if \(failures\) or True else", "marking an empty list of failures updates no row"),
+    (r"^began = None$", "None is as false as False"),
     (r"if wait < 0 or", "a wait of exactly 0 s ends the linger either way"),
     (r"format\(job\.source_amount, \)", "a four-place amount above 0 prints the same through str()"),
     (r'get_correlation_id\(\) or "XXXX"', "the handler sets a correlation id before any route runs"),
