@@ -8,7 +8,7 @@ LAB := $(PYTHON) scripts/lab.py
 VENV_BIN := $(or $(LAB_DIR),.lab)/venv/bin
 PYTEST := $(VENV_BIN)/pytest
 
-.PHONY: help up apply down destroy build migrate test unit integration e2e lint fmt logs urls outputs doctor clean venv bench bench-api bench-outbox bench-lifecycle demo status
+.PHONY: help up apply down destroy build migrate test unit integration e2e lint fmt logs urls outputs doctor clean venv bench bench-api bench-outbox bench-lifecycle demo status mutate
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -47,6 +47,9 @@ integration: venv ## integration tests (needs `make up`)
 e2e: venv ## end-to-end tests against the deployed stack (needs `make up apply`)
 	@$(LAB) check-deployed
 	$(PYTEST) tests/e2e
+
+mutate: venv ## mutation scores: lambdas/ (mutmut, unit + Postgres tests) and the executor bootstrap (cosmic-ray); needs `make up`
+	$(VENV_BIN)/python scripts/mutate.py
 
 lint: venv ## ruff, mypy, terraform fmt -check and validate
 	$(VENV_BIN)/ruff check .

@@ -361,3 +361,117 @@ def test_nudged_dispatcher_publishes_after_its_connection_died(
         assert db.connection().info.backend_pid != dead
     finally:
         reset_labcore()
+
+
+def test_a_second_claimer_skips_the_first_ones_rows_without_waiting(
+    admin: psycopg.Connection[DictRow], connect: Callable[[], psycopg.Connection[DictRow]]
+) -> None:
+    ids = insert_rows(admin, 4)
+    first, second = connect(), connect()
+    # A claimer that waited on the first one's locks fails here instead of hanging the test.
+    second.execute("SET lock_timeout = '2s'")
+    with first.transaction():
+        held = [m.outbox_id for m in service.claim(first, 2)]
+        started = time.monotonic()
+        with second.transaction():
+            skipped_to = [m.outbox_id for m in service.claim(second, 10)]
+        waited_s = time.monotonic() - started
+    assert held == ids[:2]
+    assert skipped_to == ids[2:], "the other rows, not the locked ones"
+    assert waited_s < 1.0, f"the second claim waited {waited_s:.2f} s"
+
+
+@pytest.mark.parametrize(
+    ("attempts_before", "expected_wait_s"),
+    [(0, 2), (1, 4), (2, 8), (3, 16), (4, 32), (5, 50), (12, 50)],  # doubling from 2 s, capped at 50 s
+)
+def test_backoff_doubles_per_attempt_up_to_the_cap(
+    admin: psycopg.Connection[DictRow],
+    connect: Callable[[], psycopg.Connection[DictRow]],
+    attempts_before: int,
+    expected_wait_s: int,
+) -> None:
+    (row_id,) = insert_rows(admin, 1)
+    admin.execute("UPDATE outbox SET attempts = %s WHERE outbox_id = %s", (attempts_before, row_id))
+    settings = DispatchSettings(max_attempts=20, backoff_base_s=2, backoff_max_s=50)
+    conn = connect()
+    with conn.transaction():
+        assert service._mark_failed(conn, [PublishFailure(row_id, "Throttled: simulated")], settings) == []
+    row = admin.execute(
+        "SELECT attempts, extract(epoch FROM next_attempt_at - now()) AS wait_s FROM outbox"
+        " WHERE outbox_id = %s",
+        (row_id,),
+    ).fetchone()
+    assert row is not None
+    assert row["attempts"] == attempts_before + 1
+    assert expected_wait_s - 1 < row["wait_s"] <= expected_wait_s
+
+
+@pytest.mark.parametrize(("attempts_before", "parked"), [(3, False), (4, True)])
+def test_by_default_a_row_is_parked_at_its_fifth_failed_publish(
+    admin: psycopg.Connection[DictRow],
+    connect: Callable[[], psycopg.Connection[DictRow]],
+    attempts_before: int,
+    parked: bool,
+) -> None:
+    (row_id,) = insert_rows(admin, 1)
+    admin.execute("UPDATE outbox SET attempts = %s WHERE outbox_id = %s", (attempts_before, row_id))
+    conn = connect()
+    with conn.transaction():
+        result = service._mark_failed(conn, [PublishFailure(row_id, "e")], DispatchSettings())
+    assert result == ([row_id] if parked else [])
+    row = admin.execute("SELECT parked_at FROM outbox WHERE outbox_id = %s", (row_id,)).fetchone()
+    assert row is not None
+    assert (row["parked_at"] is not None) is parked
+
+
+def test_drain_adds_up_its_passes_and_reports_each(
+    admin: psycopg.Connection[DictRow], connect: Callable[[], psycopg.Connection[DictRow]]
+) -> None:
+    ids = insert_rows(admin, 25)
+    passes: list[service.PassResult] = []
+    publisher = RecordingPublisher(fail={ids[3], ids[21]})
+    settings = DispatchSettings(batch_size=10, max_attempts=1)
+    conn = connect()
+    total = service.drain(in_transaction_on(conn), publisher, settings, plenty_of_time, passes.append)
+    assert [(p.claimed, p.published, p.failed) for p in passes] == [(10, 9, 1), (10, 10, 0), (5, 4, 1)]
+    assert (total.claimed, total.published, total.failed, total.parked) == (25, 23, 2, [ids[3], ids[21]])
+
+
+def test_drain_goes_on_while_exactly_the_reserve_is_left(
+    admin: psycopg.Connection[DictRow], connect: Callable[[], psycopg.Connection[DictRow]]
+) -> None:
+    insert_rows(admin, 25)
+    settings = DispatchSettings(batch_size=10, time_reserve_ms=3000)
+    result = service.drain(in_transaction_on(connect()), RecordingPublisher(), settings, lambda: 3000)
+    assert result.claimed == 25
+
+
+def test_linger_drains_in_full_passes_and_stops_listening_afterwards(
+    admin: psycopg.Connection[DictRow], connect: Callable[[], psycopg.Connection[DictRow]]
+) -> None:
+    insert_rows(admin, 15)
+    conn = connect()
+    settings = DispatchSettings(batch_size=10, linger_s=0)
+    passes: list[service.PassResult] = []
+    result = service.drain_and_linger(
+        lambda: conn, in_transaction_on(conn), RecordingPublisher(), settings, plenty_of_time, passes.append
+    )
+    assert (result.claimed, result.published) == (15, 15)
+    assert [p.claimed for p in passes] == [10, 5], "each pass is reported"
+    channels = conn.execute("SELECT count(*) AS n FROM pg_listening_channels()").fetchone()
+    assert channels == {"n": 0}, "UNLISTEN on the way out: a warm connection must not queue notifications"
+
+
+def test_linger_ends_early_when_the_invocation_runs_out_of_time(
+    admin: psycopg.Connection[DictRow], connect: Callable[[], psycopg.Connection[DictRow]]
+) -> None:
+    conn = connect()
+    settings = DispatchSettings(linger_s=5.0, time_reserve_ms=3000)
+    started = time.monotonic()
+    result = service.drain_and_linger(
+        lambda: conn, in_transaction_on(conn), RecordingPublisher(), settings, lambda: 3300
+    )
+    took = time.monotonic() - started
+    assert result.claimed == 0
+    assert 0.2 <= took < 1.5, f"lingered {took:.2f} s with 0.3 s to spare"

@@ -4,13 +4,32 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg.rows import DictRow
+from iso4217 import Currency
+from psycopg import sql
+from psycopg.rows import DictRow, dict_row
 
 import migrate
+from tests_support import admin_conninfo, app_conninfo
+
+
+@pytest.fixture(scope="module")
+def fresh_db() -> Iterator[psycopg.Connection[DictRow]]:
+    """A database built from db/migrations as they are now (the lab's applied them long ago)."""
+    name = f"outbox_migrations_test_{uuid.uuid4().hex[:8]}"
+    migrate.bootstrap(name, app_conninfo()["user"], app_conninfo()["password"])
+    migrate.migrate(name)
+    try:
+        with psycopg.connect(**admin_conninfo(name), autocommit=True, row_factory=dict_row) as conn:
+            yield conn
+    finally:
+        with psycopg.connect(**admin_conninfo("postgres"), autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def test_every_migration_is_recorded_with_its_checksum(admin_db: psycopg.Connection[DictRow]) -> None:
@@ -52,3 +71,25 @@ def test_app_role_has_only_the_grants_it_needs(app_db: psycopg.Connection[DictRo
         app_db.execute("DELETE FROM conversion_jobs")
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         app_db.execute("SELECT * FROM schema_migrations")
+
+
+def test_currency_minor_units_and_names_are_iso_4217(fresh_db: psycopg.Connection[DictRow]) -> None:
+    rows = fresh_db.execute("SELECT code, minor_units, name FROM currencies ORDER BY code").fetchall()
+    assert len(rows) >= 14, "the reference data was seeded"
+    by_iso = {currency.code: currency for currency in Currency}
+    for row in rows:
+        iso = by_iso.get(row["code"])
+        assert iso is not None, f"{row['code']} is not an ISO 4217 code"
+        assert (row["minor_units"], row["name"]) == (iso.exponent, iso.currency_name), row["code"]
+    assert {row["code"]: row["minor_units"] for row in rows}.items() >= {"BHD": 3, "JPY": 0, "USD": 2}.items()
+
+
+def test_every_rate_pair_is_seeded_both_ways(fresh_db: psycopg.Connection[DictRow]) -> None:
+    codes = [row["code"] for row in fresh_db.execute("SELECT code FROM currencies")]
+    pairs = {
+        (row["source_currency"], row["target_currency"]): row["rate"]
+        for row in fresh_db.execute("SELECT source_currency, target_currency, rate FROM exchange_rates")
+    }
+    assert len(pairs) == len(codes) * (len(codes) - 1)
+    usd_eur, eur_usd = pairs["USD", "EUR"], pairs["EUR", "USD"]
+    assert abs(usd_eur * eur_usd - 1) < 1e-8, "one table, inverse rates"

@@ -134,3 +134,87 @@ def test_poison_and_transient_failures_fail_only_their_record(
     # The retry (the same message, redelivered) succeeds once the lock is gone.
     assert run(locked) == {"batchItemFailures": []}
     assert job_row(admin_db, locked_id)["status"] == "completed"
+
+
+def test_bhd_is_converted_to_three_places(admin_db: psycopg.Connection[DictRow]) -> None:
+    job_id = create_job("USD", "BHD", "1")
+    assert run(record(job_id)) == {"batchItemFailures": []}
+    job = job_row(admin_db, job_id)
+    # 1 x 0.377: three places keep 0.377, two would round it to 0.38.
+    assert (job["status"], job["rate"], job["target_amount"]) == (
+        "completed",
+        Decimal("0.377"),
+        Decimal("0.377"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("final", "columns"),
+    [
+        ("completed", "rate = 1, target_amount = 1, failure_reason = NULL"),
+        ("failed", "rate = NULL, target_amount = NULL, failure_reason = 'given up by hand'"),
+    ],
+)
+def test_a_final_job_is_left_as_it_is_by_a_new_message(
+    admin_db: psycopg.Connection[DictRow], final: str, columns: str
+) -> None:
+    """A republished event arrives under a new key, so the inbox cannot catch it: the status must."""
+    job_id = create_job("USD", "EUR", "100.00")
+    admin_db.execute(
+        f"UPDATE conversion_jobs SET status = %s, {columns}, completed_at = now() - interval '1 hour',"
+        " updated_at = now() - interval '1 hour' WHERE job_id = %s",
+        (final, job_id),
+    )
+    before = job_row(admin_db, job_id)
+    assert run(record(job_id)) == {"batchItemFailures": []}, "acknowledged, nothing to retry"
+    assert job_row(admin_db, job_id) == before
+
+
+def test_applied_and_failed_messages_are_logged_with_their_keys(
+    admin_db: psycopg.Connection[DictRow], caplog: pytest.LogCaptureFixture
+) -> None:
+    job_id = create_job("USD", "EUR", "2")
+    key = str(uuid.uuid4().int % 10**15)
+    applied, poison = record(job_id, outbox_id=key), record(body="[]")
+    response = run(applied, poison)
+    assert response == {"batchItemFailures": [{"itemIdentifier": poison["messageId"]}]}
+    by_message = {r.getMessage(): r for r in caplog.records}
+    done = by_message["message applied"]
+    assert (done.levelname, done.topic, done.message_key, done.outcome) == (  # type: ignore[attr-defined]
+        "INFO",
+        "conversion-jobs",
+        key,
+        "completed",
+    )
+    failed = by_message["message failed"]
+    assert (failed.levelname, failed.message_id, failed.receive_count) == (  # type: ignore[attr-defined]
+        "ERROR",
+        poison["messageId"],
+        "1",
+    )
+    assert failed.exc_info is not None and "no topic or no JSON object body" in str(failed.exc_info[1])
+
+
+def test_the_correlation_id_of_the_message_reaches_the_worker_logs() -> None:
+    from worker import handler
+
+    job_id = create_job("USD", "EUR", "2")
+    run(record(job_id))
+    assert handler.logger.get_correlation_id() == "corr-worker"
+
+
+def test_a_message_without_an_outbox_id_is_keyed_by_its_message_id(
+    admin_db: psycopg.Connection[DictRow], caplog: pytest.LogCaptureFixture
+) -> None:
+    job_id = create_job("USD", "EUR", "2")
+    message = record(job_id)
+    del message["messageAttributes"]["outbox_id"]
+    assert run(message) == {"batchItemFailures": []}
+    assert run(message) == {"batchItemFailures": []}
+    inbox = admin_db.execute(
+        "SELECT count(*) AS n FROM inbox WHERE consumer = 'worker' AND message_key = %s",
+        (message["messageId"],),
+    ).fetchone()
+    assert inbox == {"n": 1}
+    outcomes = [getattr(r, "outcome", None) for r in caplog.records if r.getMessage() == "message applied"]
+    assert outcomes == ["completed", "duplicate"]
