@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 
 PYTHON ?= python3
-LAB := $(PYTHON) scripts/lab.py
+LAB := $(PYTHON) scripts/lab
 VENV_BIN := $(or $(LAB_DIR),.lab)/venv/bin
 PYTEST := $(VENV_BIN)/pytest
 
