@@ -28,6 +28,7 @@ def ensure_uv(python: str) -> str:
     if uv.exists() and stamp_file.exists() and stamp_file.read_text() == settings.UV_VERSION:
         return str(uv)
     log = settings.LOGS / "uv.log"
+    started = time.monotonic()
     installer = python
     if subprocess.run([python, "-m", "pip", "--version"], capture_output=True, check=False).returncode != 0:
         bootstrap = settings.LAB / "uv-bootstrap"
@@ -49,6 +50,7 @@ def ensure_uv(python: str) -> str:
         quiet_log=log,
     )
     stamp_file.write_text(settings.UV_VERSION)
+    say(f"uv {settings.UV_VERSION} installed from PyPI in {time.monotonic() - started:.0f} s")
     return str(uv)
 
 
