@@ -98,10 +98,11 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--warm-cache", action="store_true", help="keep this machine's pip and uv caches")
+    parser.add_argument("--ref", help="measure this commit instead of HEAD (printed, not saved)")
     args = parser.parse_args()
     if port_open(LOCALSTACK_PORT):
         sys.exit(f"first_run: port {LOCALSTACK_PORT} is in use: stop the running lab first (`make down`)")
-    branch, commit = git("rev-parse", "--abbrev-ref", "HEAD"), git("rev-parse", "HEAD")
+    branch, commit = git("rev-parse", "--abbrev-ref", "HEAD"), git("rev-parse", args.ref or "HEAD")
     if git("status", "--porcelain", "--untracked-files=no"):
         print("first_run: uncommitted changes are not measured (the clone has HEAD only)")
 
@@ -112,11 +113,18 @@ def main() -> None:
     env |= {"LAB_PG_PORT": str(pg_port), "PYTHONUNBUFFERED": "1"}
     if not args.warm_cache:
         env["XDG_CACHE_HOME"] = str(work / "cache")  # where pip and uv keep their caches
-    figures: dict[str, Any] = {"commit": commit, "caches": "warm" if args.warm_cache else "cold"}
+    figures: dict[str, Any] = {
+        "commit": commit,
+        "caches": "warm" if args.warm_cache else "cold",
+        # The machine may be shared: its load says how far the figures are from an idle machine's.
+        "load_average_1min_before": round(os.getloadavg()[0], 2),
+    }
     status = 1
     try:
         started = time.perf_counter()
         subprocess.run(["git", "clone", "--quiet", "--branch", branch, str(ROOT), str(clone)], check=True)
+        if args.ref:
+            subprocess.run(["git", "-C", str(clone), "checkout", "--quiet", commit], check=True)
         clone_s = time.perf_counter() - started
         print(f"first_run: cloned {branch} ({commit[:10]}) in {clone_s:.1f} s (Postgres port {pg_port})")
         status, lines = run_timed(["make", "up", "apply"], clone, env)
@@ -129,6 +137,7 @@ def main() -> None:
             "clone_to_deployed_s": round(clone_s + deployed, 1),
             "target_s": TARGET_S,
             "phases_s": phases(lines),
+            "load_average_1min_after": round(os.getloadavg()[0], 2),
         }
     finally:
         started = time.perf_counter()
@@ -144,8 +153,12 @@ def main() -> None:
     if status != 0:
         sys.exit(f"first_run: `make up apply` failed with status {status} in the clone")
     figures["left_behind_after_clean"] = leftovers
-    path = write_results("first_run", figures)
-    print(f"first_run: clone -> deployed in {figures['clone_to_deployed_s']} s (target {TARGET_S} s); {path}")
+    saved = "not saved (--ref)" if args.ref else str(write_results("first_run", figures))
+    print(
+        f"first_run: clone -> deployed in {figures['clone_to_deployed_s']} s (target {TARGET_S} s); {saved}"
+    )
+    before, after = figures["load_average_1min_before"], figures["load_average_1min_after"]
+    print(f"  load average {before} before, {after} after")
     for name, seconds in figures["phases_s"].items():
         print(f"  {name:<32}{seconds if seconds is not None else '-':>8}")
     if any(leftovers.values()):
