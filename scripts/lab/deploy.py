@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import time
 from typing import Any
@@ -43,10 +44,13 @@ def apply() -> None:
     """Build, migrate and terraform apply to the running LocalStack, then print the curl lines."""
     mode = stack.require_up()
     started = time.monotonic()
-    build()
-    migrate()
     env = terraform.environment()
-    terraform.init(env)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        # init needs neither the zips nor the database: it runs while they are made.
+        init = pool.submit(terraform.init, env)
+        build()
+        migrate()
+        init.result()
     session = localstack.session()
     session_file = settings.LOCALSTACK_SESSION_FILE
     if session_file.exists() and session_file.read_text() != session:

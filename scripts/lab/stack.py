@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import shutil
 import time
@@ -57,19 +58,30 @@ def up() -> None:
             settings.MODE_FILE.write_text(mode)
             return
         check_ports_free(postgres=not pg_up, localstack=not ls_up)
-        venvs.ensure_native_venvs()
-        if not pg_up:
-            postgres.start()
-        if not ls_up:
-            try:
-                localstack.start()
-            except BaseException:
-                if not pg_up:
-                    postgres.stop()
-                raise
+        start_native(postgres_up=pg_up, localstack_up=ls_up)
     settings.MODE_FILE.write_text(mode)
     elapsed = time.monotonic() - started
     say(f"up in {elapsed:.1f} s: LocalStack {settings.ENDPOINT}, Postgres 127.0.0.1:{settings.PG_PORT}")
+
+
+def start_native(*, postgres_up: bool, localstack_up: bool) -> None:
+    """Start what is not running; Postgres needs no venv, so it starts while the venvs install.
+
+    On any failure the Postgres started here is stopped again: no half-started lab is left behind.
+    """
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        postgres_start = None if postgres_up else pool.submit(postgres.start)
+        try:
+            venvs.ensure_native_venvs()
+            if postgres_start is not None:
+                postgres_start.result()
+            if not localstack_up:
+                localstack.start()
+        except BaseException:
+            if postgres_start is not None:
+                concurrent.futures.wait([postgres_start])
+                postgres.stop()
+            raise
 
 
 def down() -> None:

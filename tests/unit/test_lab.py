@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from lab import localstack, settings, stack, terraform, tools, venvs
+from lab import localstack, postgres, settings, stack, terraform, tools, venvs
 from lab.process import LabError
 
 LAB_PACKAGE = settings.ROOT / "scripts" / "lab"
@@ -263,3 +263,29 @@ def test_localstack_port_defaults_to_4566(tmp_path: Path) -> None:
     result = lab_command(tmp_path, "env")
     assert result.returncode == 0, result.stderr
     assert "export LOCALSTACK_ENDPOINT=http://localhost:4566\n" in result.stdout
+
+
+@pytest.mark.parametrize("failing", ["venvs", "localstack"])
+@pytest.mark.parametrize("postgres_was_up", [False, True])
+def test_a_failed_up_stops_only_the_postgres_it_started(
+    failing: str, postgres_was_up: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events: list[str] = []
+
+    def step(name: str) -> None:
+        if name == failing:
+            raise LabError(f"{name} failed")
+        events.append(name)
+
+    monkeypatch.setattr(postgres, "start", lambda: events.append("postgres started"))
+    monkeypatch.setattr(postgres, "stop", lambda: events.append("postgres stopped"))
+    monkeypatch.setattr(venvs, "ensure_native_venvs", lambda: step("venvs"))
+    monkeypatch.setattr(localstack, "start", lambda: step("localstack"))
+    with pytest.raises(LabError, match=f"{failing} failed"):
+        stack.start_native(postgres_up=postgres_was_up, localstack_up=False)
+    started_here = [] if postgres_was_up else ["postgres started"]
+    stopped_here = [] if postgres_was_up else ["postgres stopped"]
+    before_failure = ["venvs"] if failing == "localstack" else []
+    assert sorted(events) == sorted(started_here + before_failure + stopped_here)
+    if not postgres_was_up:
+        assert events[-1] == "postgres stopped"
