@@ -145,8 +145,8 @@ def main() -> None:
             subprocess.run(["make", "clean"], cwd=clone, env=env, check=False, stdout=subprocess.DEVNULL)
         figures["make_clean_s"] = round(time.perf_counter() - started, 1)
         leftovers = {
-            f"port_{LOCALSTACK_PORT}_open": port_open(LOCALSTACK_PORT),
-            f"port_{pg_port}_open": port_open(pg_port),
+            "localstack_port_open": port_open(LOCALSTACK_PORT),
+            "postgres_port_open": port_open(pg_port),
             "processes": lab_processes(clone),
         }
         shutil.rmtree(work, ignore_errors=True)
