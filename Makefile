@@ -4,11 +4,11 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 
 PYTHON ?= python3
-LAB := $(PYTHON) scripts/lab.py
+LAB := $(PYTHON) scripts/lab
 VENV_BIN := $(or $(LAB_DIR),.lab)/venv/bin
 PYTEST := $(VENV_BIN)/pytest
 
-.PHONY: help up apply down destroy build migrate test unit integration e2e lint fmt logs urls outputs doctor clean venv bench bench-api bench-outbox bench-lifecycle demo status mutate
+.PHONY: help up apply down destroy build migrate test unit integration e2e lint fmt logs urls outputs doctor clean venv bench bench-api bench-outbox bench-lifecycle bench-first-run demo status mutate
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -51,19 +51,20 @@ e2e: venv ## end-to-end tests against the deployed stack (needs `make up apply`)
 mutate: venv ## mutation scores: lambdas/ (mutmut, unit + Postgres tests) and the executor bootstrap (cosmic-ray); needs `make up`
 	$(VENV_BIN)/python scripts/mutate.py
 
-lint: venv ## ruff, mypy, terraform fmt -check and validate
+lint: venv ## ruff, mypy, terraform fmt -check and validate, docs figures match benchmarks/results
 	$(VENV_BIN)/ruff check .
 	$(VENV_BIN)/ruff format --check .
 	$(VENV_BIN)/mypy
 	TF_CLI_CONFIG_FILE=/dev/null terraform fmt -check -recursive terraform
 	@$(LAB) validate
+	$(VENV_BIN)/python benchmarks/report.py --check
 
 fmt: venv ## format Python and Terraform
 	$(VENV_BIN)/ruff format .
 	$(VENV_BIN)/ruff check --fix .
 	TF_CLI_CONFIG_FILE=/dev/null terraform fmt -recursive terraform
 
-bench: bench-api bench-outbox bench-lifecycle ## every benchmark (results in benchmarks/results/)
+bench: bench-api bench-outbox bench-lifecycle bench-first-run ## every benchmark (results in benchmarks/results/)
 
 bench-outbox: venv ## outbox loop: 200 jobs submit->completed latency, 10,000-row relay throughput (needs up apply)
 	$(VENV_BIN)/python benchmarks/outbox_latency.py
@@ -74,6 +75,9 @@ bench-api: venv ## jobs API: warm POST /jobs vs a trivial handler, cold start vs
 
 bench-lifecycle: venv ## make up/apply/down timings and warm /ping latency (ends with the lab down)
 	$(VENV_BIN)/python benchmarks/lab_lifecycle.py
+
+bench-first-run: venv ## fresh clone -> `make up apply` on empty caches, by phase, then make clean (needs 4566 free)
+	$(VENV_BIN)/python benchmarks/first_run.py
 
 demo: venv ## POST jobs, show the outbox and queue, poll until all are final; prints a timeline (needs up apply)
 	$(VENV_BIN)/python scripts/demo.py

@@ -1,6 +1,6 @@
 """Builds the Lambda layer and the function zips, reproducibly and only when their inputs change.
 
-Layer: the `layer` dependency group installed for manylinux (pip --platform), plus the shared
+Layer: the `layer` dependency group installed for manylinux (the lab's uv, --python-platform), plus the shared
 package `lambdas/labcore`, with precompiled bytecode. Functions: one zip per `lambdas/<name>/`
 holding its package; with `--delivery bundle` each zip also carries the layer's contents (for
 LocalStack Community in Docker, which does not apply layers).
@@ -11,7 +11,9 @@ from __future__ import annotations
 import argparse
 import functools
 import hashlib
+import importlib.util
 import json
+import os
 import py_compile
 import shutil
 import subprocess
@@ -22,11 +24,13 @@ import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+from lab import settings
+
 ROOT = Path(__file__).resolve().parent.parent
 LAMBDAS = ROOT / "lambdas"
 SHARED_PACKAGES = ("labcore",)
 PYTHON_VERSION = "3.13"
-PLATFORMS = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}
+PLATFORMS = {"x86_64": "x86_64-manylinux2014", "arm64": "aarch64-manylinux2014"}
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 
@@ -63,25 +67,35 @@ def compile_tree(root: Path, *, strict: bool = False) -> None:
     strict: a file that does not compile is an error (our code), not skipped (third-party files).
     """
     for source in sorted(root.rglob("*.py")):
+        relative = source.relative_to(root).as_posix()
         try:
             py_compile.compile(
                 str(source),
-                cfile=py_compile.importlib.util.cache_from_source(str(source)),  # type: ignore[attr-defined]
-                dfile=str(source.relative_to(root)),
+                cfile=importlib.util.cache_from_source(str(source)),
+                dfile=relative,
                 doraise=True,
                 invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
             )
         except py_compile.PyCompileError as exc:
             if strict:
-                sys.exit(f"build: {exc.msg}")
+                error = exc.exc_value
+                where = f"{relative}, line {error.lineno}" if isinstance(error, SyntaxError) else relative
+                reason = error.msg if isinstance(error, SyntaxError) else str(error)
+                sys.exit(f"build: {where} does not compile: {exc.exc_type_name}: {reason}")
             # Some packages ship templates or py2 files named .py; they are never imported.
             continue
 
 
-def install_dependencies(out: Path, arch: str) -> Path:
-    """pip install the layer group for the target platform; cached by the requirement set."""
+def uv_version(uv: Path) -> str:
+    if not uv.exists():
+        sys.exit(f"build: no uv at {uv}: `make venv` installs it")
+    return subprocess.run([str(uv), "--version"], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def install_dependencies(out: Path, arch: str, uv: Path) -> Path:
+    """Install the layer group for the target platform (wheels only); cached by the requirement set."""
     requirements = layer_requirements()
-    key = digest([*requirements, PLATFORMS[arch], PYTHON_VERSION])
+    key = digest([*requirements, PLATFORMS[arch], PYTHON_VERSION, uv_version(uv)])
     target = out / "cache" / f"deps-{arch}-{key}"
     if (target / ".complete").exists():
         return target
@@ -89,31 +103,34 @@ def install_dependencies(out: Path, arch: str) -> Path:
     (out / "cache").mkdir(exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out / "cache", prefix="tmp-deps-"))
     cmd = [
-        sys.executable,
-        "-m",
+        str(uv),
         "pip",
         "install",
         "--quiet",
-        "--no-compile",
-        "--disable-pip-version-check",
-        "--platform",
+        "--python",
+        sys.executable,
+        "--python-platform",
         PLATFORMS[arch],
-        "--only-binary=:all:",
-        "--implementation",
-        "cp",
         "--python-version",
         PYTHON_VERSION,
+        "--only-binary",
+        ":all:",
         "--target",
         str(staging / "python"),
         *requirements,
     ]
     print(f"build: installing layer dependencies for {arch}", flush=True)
-    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     if result.returncode != 0:
-        sys.exit(f"build: pip could not install the layer dependencies:\n{result.stdout}{result.stderr}")
-    # Metadata that only pip uses; dropping it keeps the zip byte-for-byte stable across installs.
-    for junk in (staging / "python").glob("*.dist-info/RECORD"):
-        junk.unlink()
+        sys.exit(f"build: uv could not install the layer dependencies:\n{result.stdout}{result.stderr}")
+    # Metadata only installers use; dropping it keeps the zip byte-for-byte stable across installs.
+    for junk in [
+        *(staging / "python").glob("*.dist-info/RECORD"),
+        *(staging / "python").glob("*.dist-info/INSTALLER"),
+        staging / "python" / ".lock",
+    ]:
+        junk.unlink(missing_ok=True)
     shutil.rmtree(staging / "python" / "bin", ignore_errors=True)
     compile_tree(staging / "python")
     (staging / ".complete").write_text(json.dumps(requirements))
@@ -179,15 +196,16 @@ def build_if_changed(artifact: Path, key: str, make: Callable[[], list[Entry]]) 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", type=Path, default=ROOT / ".lab" / "build")
+    parser.add_argument("--out", type=Path, default=settings.BUILD_DIR)
     parser.add_argument("--arch", choices=sorted(PLATFORMS), default="x86_64")
     parser.add_argument("--delivery", choices=("attach", "bundle"), default="attach")
+    parser.add_argument("--uv", type=Path, default=settings.UV, help="the uv that installs the layer")
     args = parser.parse_args()
     if f"{sys.version_info.major}.{sys.version_info.minor}" != PYTHON_VERSION:
-        sys.exit(f"build: run with Python {PYTHON_VERSION} (pip evaluates markers for its own interpreter)")
+        sys.exit(f"build: run with Python {PYTHON_VERSION} (the bytecode in the zips is compiled for it)")
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
-    deps = install_dependencies(out, args.arch)
+    deps = install_dependencies(out, args.arch, args.uv)
     shared = [LAMBDAS / name for name in SHARED_PACKAGES]
 
     def layer_entries(prefix: str) -> list[Entry]:

@@ -22,8 +22,8 @@ import psycopg
 import requests
 from psycopg.rows import DictRow
 
-from lab import LabError
-from status import admin_connect, deployed_outputs, queue_depth, queue_name, sqs
+from lab.process import LabError
+from labtools import admin_connect, deployed_outputs, queue_depth, queue_name, sqs
 
 # (source, target, amount): targets with 2, 0, 3 and 0 minor units, then a pair with no rate.
 JOBS = (

@@ -1,25 +1,36 @@
-"""Shared by the dev-venv scripts, benchmarks and tests: LocalStack clients, outputs, Postgres settings."""
+"""Shared by the dev-venv scripts, benchmarks and tests: LocalStack clients, outputs, Postgres, queue depths.
+
+Also a small entry point the lab runs in the dev venv: `python scripts/labtools.py function-logs NAME`.
+"""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
-import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
+import psycopg
+from botocore.exceptions import BotoCoreError, ClientError
+from psycopg.rows import DictRow, dict_row
 
-ROOT = Path(__file__).resolve().parent.parent
+from lab import deploy, settings, terraform
+from lab.process import LabError
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
 
 
-class NotDeployed(RuntimeError):
+class NotDeployed(LabError):
     """`terraform output` has nothing: the lab is not up, or not applied."""
 
 
 def endpoint() -> str:
-    return os.environ.get("LOCALSTACK_ENDPOINT", "http://localhost:4566")
+    return settings.ENDPOINT
 
 
 def aws_client(service: str) -> Any:
@@ -32,29 +43,42 @@ def aws_client(service: str) -> Any:
     return session.client(service, endpoint_url=endpoint())  # type: ignore[call-overload]
 
 
+def sqs() -> SQSClient:
+    client: SQSClient = aws_client("sqs")
+    return client
+
+
 def outputs() -> dict[str, Any]:
     """Terraform outputs of the deployed lab; LAB_OUTPUTS_JSON names a file to use instead."""
     if path := os.environ.get("LAB_OUTPUTS_JSON"):
         return dict(json.loads(Path(path).read_text()))
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "lab.py"), "outputs"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise NotDeployed(result.stderr.strip() or "no Terraform outputs: run `make up apply`")
-    return dict(json.loads(result.stdout))
+    try:
+        return terraform.outputs()
+    except LabError as exc:
+        raise NotDeployed(str(exc)) from exc
+
+
+def deployed_outputs() -> dict[str, Any]:
+    """Terraform outputs once the lab is up and deployed to the running LocalStack (else a LabError).
+
+    With LAB_OUTPUTS_JSON (another stack, as in the tests) its outputs are taken as they are.
+    """
+    found = outputs() if os.environ.get("LAB_OUTPUTS_JSON") else deploy.check_deployed()
+    if "jobs_queue_url" not in found:
+        raise LabError(
+            "the deployed stack has no jobs queue (applied before the dispatcher): run `make apply`"
+        )
+    return found
 
 
 def admin_conninfo(dbname: str | None = None) -> dict[str, Any]:
     """The lab's Postgres as its superuser (migrations, tests, tools)."""
     return {
         "host": os.environ.get("LAB_PG_HOST", "127.0.0.1"),
-        "port": int(os.environ.get("LAB_PG_PORT", "15432")),
+        "port": settings.PG_PORT,
         "user": os.environ.get("LAB_PG_USER", "postgres"),
-        "password": os.environ.get("LAB_PG_PASSWORD", "postgres"),
-        "dbname": dbname or os.environ.get("LAB_DB_NAME", "outbox"),
+        "password": settings.PG_SUPERUSER_PASSWORD,
+        "dbname": dbname or settings.DB_NAME,
         "connect_timeout": 5,
     }
 
@@ -63,6 +87,75 @@ def app_conninfo() -> dict[str, Any]:
     """The same database as the Lambdas' least-privilege role."""
     return {
         **admin_conninfo(),
-        "user": "outbox_app",
-        "password": os.environ.get("LAB_APP_DB_PASSWORD", "outbox_app"),
+        "user": settings.APP_DB_USER,
+        "password": settings.APP_DB_PASSWORD,
     }
+
+
+def admin_connect() -> psycopg.Connection[DictRow]:
+    """Superuser connection to the lab database (autocommit): reads what the Lambdas wrote."""
+    conninfo = admin_conninfo()
+    try:
+        return psycopg.connect(**conninfo, autocommit=True, row_factory=dict_row)
+    except psycopg.OperationalError as exc:
+        first_line = (str(exc).strip().splitlines() or ["no reason given"])[0]
+        raise LabError(
+            f"cannot connect to Postgres at {conninfo['host']}:{conninfo['port']}: {first_line}"
+        ) from exc
+
+
+@dataclass(frozen=True)
+class QueueDepth:
+    visible: int
+    in_flight: int
+
+
+def queue_depth(client: SQSClient, url: str) -> QueueDepth:
+    try:
+        attributes = client.get_queue_attributes(
+            QueueUrl=url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+    except (BotoCoreError, ClientError) as exc:
+        raise LabError(f"cannot read the depth of {url}: {exc}") from exc
+    return QueueDepth(
+        visible=int(attributes["ApproximateNumberOfMessages"]),
+        in_flight=int(attributes["ApproximateNumberOfMessagesNotVisible"]),
+    )
+
+
+def queue_name(url: str) -> str:
+    return url.rstrip("/").rsplit("/", 1)[-1]
+
+
+def function_logs(name: str, lines: int) -> list[str]:
+    """The last `lines` messages of a Lambda's CloudWatch log group, oldest first."""
+    logs = aws_client("logs")
+    group = f"/aws/lambda/{name}"
+    try:
+        pages = logs.get_paginator("filter_log_events").paginate(logGroupName=group)
+        events = [event for page in pages for event in page["events"]]
+    except logs.exceptions.ResourceNotFoundException as exc:
+        raise LabError(f"no log group {group}: is {name} deployed, and has it run yet?") from exc
+    except (BotoCoreError, ClientError) as exc:
+        raise LabError(f"cannot read {group} from LocalStack at {endpoint()}: {exc}") from exc
+    events.sort(key=lambda event: event["timestamp"])
+    return [str(event["message"]).rstrip() for event in events[-lines:]] if lines > 0 else []
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Helpers the lab runs in the dev venv.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    logs = sub.add_parser("function-logs", help="a Lambda's recent CloudWatch log messages")
+    logs.add_argument("name")
+    logs.add_argument("--lines", type=int, default=100)
+    args = parser.parse_args()
+    try:
+        for line in function_logs(args.name, args.lines):
+            print(line)
+    except LabError as exc:
+        sys.exit(f"lab: {exc}")
+
+
+if __name__ == "__main__":
+    main()

@@ -11,32 +11,22 @@ grant to it by name).
 from __future__ import annotations
 
 import hashlib
-import os
 import sys
 from pathlib import Path
 
 import psycopg
 from psycopg import sql
 
+from lab import settings
+from labtools import admin_conninfo
+
 MIGRATIONS = Path(__file__).resolve().parent.parent / "db" / "migrations"
-APP_ROLE = "outbox_app"
 LOCK_ID = 7_301_001  # pg_advisory_xact_lock key: one migrator at a time
-
-
-def admin_conninfo(dbname: str) -> dict[str, object]:
-    return {
-        "host": os.environ.get("LAB_PG_HOST", "127.0.0.1"),
-        "port": int(os.environ.get("LAB_PG_PORT", "15432")),
-        "user": os.environ.get("LAB_PG_USER", "postgres"),
-        "password": os.environ.get("LAB_PG_PASSWORD", "postgres"),
-        "dbname": dbname,
-        "connect_timeout": 5,
-    }
 
 
 def bootstrap(dbname: str, app_user: str, app_password: str) -> None:
     """Database and role: not transactional in Postgres, so idempotent statements outside migrations."""
-    with psycopg.connect(**admin_conninfo("postgres"), autocommit=True) as conn:  # type: ignore[arg-type]
+    with psycopg.connect(**admin_conninfo("postgres"), autocommit=True) as conn:
         if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (app_user,)).fetchone() is None:
             conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(app_user)))
         conn.execute(
@@ -46,7 +36,7 @@ def bootstrap(dbname: str, app_user: str, app_password: str) -> None:
         )
         if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone() is None:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
-    with psycopg.connect(**admin_conninfo(dbname), autocommit=True) as conn:  # type: ignore[arg-type]
+    with psycopg.connect(**admin_conninfo(dbname), autocommit=True) as conn:
         # The app role may use the schema but not create objects in it.
         conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
         conn.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(sql.Identifier(app_user)))
@@ -59,7 +49,7 @@ def bootstrap(dbname: str, app_user: str, app_password: str) -> None:
 
 def migrate(dbname: str) -> list[str]:
     applied_now: list[str] = []
-    with psycopg.connect(**admin_conninfo(dbname)) as conn, conn.transaction():  # type: ignore[arg-type]
+    with psycopg.connect(**admin_conninfo(dbname)) as conn, conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_ID,))
         conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -89,14 +79,9 @@ def migrate(dbname: str) -> list[str]:
 
 
 def main() -> None:
-    dbname = os.environ.get("LAB_DB_NAME", "outbox")
     try:
-        bootstrap(
-            dbname,
-            APP_ROLE,
-            os.environ.get("LAB_APP_DB_PASSWORD", "outbox_app"),
-        )
-        applied = migrate(dbname)
+        bootstrap(settings.DB_NAME, settings.APP_DB_USER, settings.APP_DB_PASSWORD)
+        applied = migrate(settings.DB_NAME)
     except psycopg.OperationalError as exc:
         sys.exit(f"migrate: cannot reach Postgres: {str(exc).strip().splitlines()[0]}")
     except psycopg.Error as exc:

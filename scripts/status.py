@@ -1,86 +1,25 @@
 """Prints the lab's state at a glance: jobs by status, the outbox backlog, the jobs queue and its DLQ.
 
 Usage: .lab/venv/bin/python scripts/status.py (or `make status`). Needs `make up apply`.
-Also the place the demo gets its outputs, database connection and queue depths from.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import psycopg
-from botocore.exceptions import BotoCoreError, ClientError
-from psycopg.rows import DictRow, dict_row
+from psycopg.rows import DictRow
 
-import lab
-import labtools
-from lab import LabError
+from lab.process import LabError
+from labtools import admin_connect, deployed_outputs, queue_depth, queue_name, sqs
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 JOB_STATUSES = ("queued", "processing", "completed", "failed")
-
-
-def deployed_outputs() -> dict[str, Any]:
-    """Terraform outputs once the lab is up and deployed to the running LocalStack.
-
-    With LAB_OUTPUTS_JSON (another stack, as in the tests) its outputs are taken as they are.
-    """
-    if not os.environ.get("LAB_OUTPUTS_JSON"):
-        # Outputs alone are no proof: after a LocalStack restart they describe a stack that is gone.
-        lab.cmd_check_deployed(argparse.Namespace())
-    try:
-        outputs = labtools.outputs()
-    except labtools.NotDeployed as exc:
-        raise LabError(str(exc).removeprefix("lab: ")) from exc
-    if "jobs_queue_url" not in outputs:
-        raise LabError(
-            "the deployed stack has no jobs queue (applied before the dispatcher): run `make apply`"
-        )
-    return outputs
-
-
-def sqs() -> SQSClient:
-    client: SQSClient = labtools.aws_client("sqs")
-    return client
-
-
-def admin_connect() -> psycopg.Connection[DictRow]:
-    """Superuser connection to the lab database (autocommit): reads what the Lambdas wrote."""
-    conninfo = labtools.admin_conninfo()
-    try:
-        return psycopg.connect(**conninfo, autocommit=True, row_factory=dict_row)
-    except psycopg.OperationalError as exc:
-        first_line = (str(exc).strip().splitlines() or ["no reason given"])[0]
-        raise LabError(
-            f"cannot connect to Postgres at {conninfo['host']}:{conninfo['port']}: {first_line}"
-        ) from exc
-
-
-@dataclass(frozen=True)
-class QueueDepth:
-    visible: int
-    in_flight: int
-
-
-def queue_depth(client: SQSClient, url: str) -> QueueDepth:
-    try:
-        attributes = client.get_queue_attributes(
-            QueueUrl=url,
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-        )["Attributes"]
-    except (BotoCoreError, ClientError) as exc:
-        raise LabError(f"cannot read the depth of {url}: {exc}") from exc
-    return QueueDepth(
-        visible=int(attributes["ApproximateNumberOfMessages"]),
-        in_flight=int(attributes["ApproximateNumberOfMessagesNotVisible"]),
-    )
 
 
 def human_age(age: timedelta) -> str:
@@ -94,10 +33,6 @@ def human_age(age: timedelta) -> str:
         return f"{minutes} min {seconds} s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes} min"
-
-
-def queue_name(url: str) -> str:
-    return url.rstrip("/").rsplit("/", 1)[-1]
 
 
 def print_status(conn: psycopg.Connection[DictRow], client: SQSClient, outputs: dict[str, Any]) -> None:

@@ -1,7 +1,7 @@
 """Fixtures shared by every layer of tests: where the lab is and clients for it.
 
 Everything is found through the environment (LOCALSTACK_ENDPOINT, LAB_PG_HOST/PORT/PASSWORD,
-LAB_DB_NAME) and, for the deployed stack, `terraform output -json` through scripts/lab.py, so
+LAB_DB_NAME) and, for the deployed stack, `terraform output -json` through the lab package, so
 the same suite runs against the native and the Docker stack.
 """
 

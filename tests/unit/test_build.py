@@ -6,6 +6,8 @@ import importlib.util
 import zipfile
 from pathlib import Path
 
+import pytest
+
 import build
 
 
@@ -57,3 +59,51 @@ def test_inputs_key_changes_with_the_source(tmp_path: Path) -> None:
         assert build.inputs_key(package) != before
     finally:
         build.ROOT = saved
+
+
+def lambda_package(root: Path, name: str, files: dict[str, str]) -> Path:
+    package = root / name
+    package.mkdir(parents=True)
+    for relative, text in files.items():
+        (package / relative).parent.mkdir(parents=True, exist_ok=True)
+        (package / relative).write_text(text)
+    return package
+
+
+def test_our_code_that_does_not_compile_fails_the_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lambda_package(tmp_path, "broken", {"handler.py": "def handler(event, context):\n    return (\n"})
+    monkeypatch.setattr(build, "LAMBDAS", tmp_path)
+    with pytest.raises(
+        SystemExit, match=r"^build: broken/handler\.py, line 2 does not compile: SyntaxError: "
+    ):
+        build.package_entries("broken")
+
+
+def test_stale_bytecode_in_the_source_tree_is_not_shipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = lambda_package(tmp_path, "fn", {"handler.py": "VALUE = 1\n"})
+    stale = {
+        "__pycache__/removed_module.cpython-313.pyc": b"stale",
+        "__pycache__/handler.cpython-312.pyc": b"stale",
+        "leftover.pyc": b"stale",
+    }
+    for relative, content in stale.items():
+        (package / relative).parent.mkdir(exist_ok=True)
+        (package / relative).write_bytes(content)
+    monkeypatch.setattr(build, "LAMBDAS", tmp_path)
+    entries = dict(build.package_entries("fn"))
+    assert sorted(entries) == ["fn/__pycache__/handler.cpython-313.pyc", "fn/handler.py"]
+    assert entries["fn/__pycache__/handler.cpython-313.pyc"] != b"stale"
+
+
+def test_inputs_key_ignores_bytecode(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    package = lambda_package(tmp_path, "pkg", {"mod.py": "A = 1\n"})
+    monkeypatch.setattr(build, "ROOT", tmp_path)
+    before = build.inputs_key(package)
+    (package / "__pycache__").mkdir()
+    (package / "__pycache__" / "mod.cpython-313.pyc").write_bytes(b"whatever")
+    (package / "stray.pyc").write_bytes(b"whatever")
+    assert build.inputs_key(package) == before

@@ -1,0 +1,131 @@
+"""The lab's services in either mode: which mode, up (start what is not running), down, clean."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import shutil
+import time
+
+from lab import docker, localstack, postgres, settings, tools, venvs
+from lab.process import LabError, say
+
+MODES = ("docker", "native")
+
+
+def current_mode() -> str | None:
+    """The mode the lab is up in (written by `up`, removed by `down`), or None."""
+    return settings.MODE_FILE.read_text().strip() if settings.MODE_FILE.exists() else None
+
+
+def pick_mode() -> str:
+    """LAB_MODE when set; else docker when a Docker daemon answers, native otherwise."""
+    forced = os.environ.get("LAB_MODE", "").strip()
+    if forced:
+        if forced not in MODES:
+            raise LabError(f"LAB_MODE must be docker or native, not {forced!r}")
+        return forced
+    return "docker" if tools.docker_answers() else "native"
+
+
+def check_ports_free(*, postgres: bool = True, localstack: bool = True) -> None:
+    port = settings.PG_PORT
+    if postgres and tools.port_in_use("127.0.0.1", port):
+        raise LabError(f"port {port} (Postgres) is already in use: stop what holds it or set LAB_PG_PORT")
+    port = settings.LOCALSTACK_PORT
+    if localstack and tools.port_in_use("127.0.0.1", port):
+        raise LabError(f"port {port} is already in use (another LocalStack?): stop it first (`make down`)")
+
+
+def up() -> None:
+    """Start Postgres and LocalStack (installing what they need first); what already runs is kept."""
+    mode = pick_mode()
+    started = time.monotonic()
+    settings.LAB.mkdir(parents=True, exist_ok=True)
+    if current_mode() and current_mode() != mode:
+        raise LabError(f"the lab is up in {current_mode()} mode: `make down` first")
+    say(f"mode: {mode} ({'forced by LAB_MODE' if os.environ.get('LAB_MODE') else 'picked automatically'})")
+    if mode == "docker":
+        venvs.ensure_dev_venv()
+        docker.up()
+    else:
+        # Start what is not running: after LocalStack died, `make up` brings back just LocalStack.
+        pg_up, ls_up = postgres.running(), localstack.running()
+        if ls_up:
+            localstack.wait_healthy(timeout=10)
+        if pg_up and ls_up:
+            say("native stack already running")
+            settings.MODE_FILE.write_text(mode)
+            return
+        check_ports_free(postgres=not pg_up, localstack=not ls_up)
+        start_native(postgres_up=pg_up, localstack_up=ls_up)
+    settings.MODE_FILE.write_text(mode)
+    elapsed = time.monotonic() - started
+    say(f"up in {elapsed:.1f} s: LocalStack {settings.ENDPOINT}, Postgres 127.0.0.1:{settings.PG_PORT}")
+
+
+def start_native(*, postgres_up: bool, localstack_up: bool) -> None:
+    """Start what is not running; Postgres needs no venv, so it starts while the venvs install.
+
+    On any failure the Postgres started here is stopped again: no half-started lab is left behind.
+    """
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        postgres_start = None if postgres_up else pool.submit(postgres.start)
+        try:
+            venvs.ensure_native_venvs()
+            if postgres_start is not None:
+                postgres_start.result()
+            if not localstack_up:
+                localstack.start()
+        except BaseException:
+            if postgres_start is not None:
+                concurrent.futures.wait([postgres_start])
+                postgres.stop()
+            raise
+
+
+def down() -> None:
+    """Stop everything the lab started; LocalStack state goes, Postgres data stays."""
+    if current_mode() == "docker":
+        docker.down()
+    else:
+        localstack.stop()
+        postgres.stop()
+    settings.MODE_FILE.unlink(missing_ok=True)
+    # LocalStack state is gone: the Terraform state describes nothing any more.
+    for stale in (
+        settings.TERRAFORM_STATE,
+        settings.TERRAFORM_STATE_BACKUP,
+        settings.LOCALSTACK_SESSION_FILE,
+        settings.DEPLOYED_SESSION_FILE,
+    ):
+        stale.unlink(missing_ok=True)
+    shutil.rmtree(settings.LAB / "tmp", ignore_errors=True)
+    say("down")
+
+
+def stop_localstack() -> None:
+    """Stop LocalStack only (native): what a crash or restart does; `make up apply` recovers."""
+    localstack.stop()
+    say("LocalStack stopped; Postgres still runs")
+
+
+def clean() -> None:
+    """Down, then delete everything the lab keeps: Postgres data, venvs, build cache, state."""
+    if current_mode() == "docker":
+        docker.down(volumes=True)
+    down()
+    data = settings.PG_DIR
+    if data.is_symlink():
+        shutil.rmtree(data.resolve(), ignore_errors=True)
+    shutil.rmtree(settings.LAB, ignore_errors=True)
+    say(f"removed {settings.LAB}")
+
+
+def require_up() -> str:
+    """The mode the lab is up in, once LocalStack answers; else a one-line diagnosis."""
+    mode = current_mode()
+    if mode is None:
+        raise LabError("the lab is not up: run `make up` first")
+    localstack.require_answering()
+    return mode

@@ -1,0 +1,131 @@
+"""Terraform for the lab: its environment (state and provider mirror under .lab), init, apply, outputs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from lab import settings, tools
+from lab.process import LabError, run, stamp_of
+
+
+def environment() -> dict[str, str]:
+    """The process environment for terraform: a CLI config naming the provider mirror, data under .lab."""
+    tools.require_terraform()
+    settings.LAB.mkdir(parents=True, exist_ok=True)
+    cli_config = settings.LAB / "terraformrc"
+    mirror = tools.find_terraform_mirror()
+    cli_config.write_text(
+        ""
+        if mirror is None
+        else f'provider_installation {{\n  filesystem_mirror {{\n    path = "{mirror}"\n  }}\n}}\n'
+    )
+    return {
+        **os.environ,
+        "TF_CLI_CONFIG_FILE": str(cli_config),
+        "TF_DATA_DIR": str(settings.LAB / "terraform-data"),
+        "TF_IN_AUTOMATION": "1",
+        "CHECKPOINT_DISABLE": "1",
+        "TF_INPUT": "0",
+    }
+
+
+def terraform(env: dict[str, str], *args: str, quiet: bool = False) -> subprocess.CompletedProcess[str]:
+    cmd = ["terraform", f"-chdir={settings.TERRAFORM_DIR}", *args]
+    if quiet:
+        return run(cmd, quiet_log=settings.LOGS / f"terraform-{args[0]}.log", env=env)
+    return run(cmd, env=env)
+
+
+def init(env: dict[str, str]) -> None:
+    """Init once per change of the configuration or the lock file (it takes seconds, apply runs often)."""
+
+    def stamp() -> str:
+        return stamp_of(
+            settings.TERRAFORM_DIR / ".terraform.lock.hcl",
+            *sorted(settings.TERRAFORM_DIR.rglob("*.tf")),
+            Path(env["TF_CLI_CONFIG_FILE"]),
+        )
+
+    stamp_file = settings.LAB / "terraform-data" / ".lab-stamp"
+    if stamp_file.exists() and stamp_file.read_text() == stamp():
+        return
+    backend = f"-backend-config=path={settings.TERRAFORM_STATE}"
+    terraform(env, "init", "-input=false", backend, "-reconfigure", quiet=True)
+    stamp_file.write_text(stamp())
+
+
+def variables(mode: str) -> list[str]:
+    """-var flags: where LocalStack, the artifacts and Postgres are, as seen from the Lambdas of a mode."""
+    native = mode == "native"
+    values = {
+        "localstack_endpoint": settings.ENDPOINT,
+        "artifacts_dir": str(settings.BUILD_DIR),
+        "db_host": "127.0.0.1" if native else "postgres",
+        "db_port": str(settings.PG_PORT if native else 5432),
+        "layer_delivery": layer_delivery(mode),
+        "architecture": architecture(),
+        "db_name": settings.DB_NAME,
+        "db_app_user": settings.APP_DB_USER,
+        "db_app_password": settings.APP_DB_PASSWORD,
+    }
+    return [f"-var={key}={value}" for key, value in values.items()]
+
+
+def layer_delivery(mode: str) -> str:
+    """attach (native LocalStack applies layers) or bundle (Community in Docker does not)."""
+    return os.environ.get("LAYER_DELIVERY", "attach" if mode == "native" else "bundle")
+
+
+def architecture() -> str:
+    return os.environ.get("LAMBDA_ARCH", "x86_64")
+
+
+# Above the default 10: every independent resource starts at once, so the slowest one (a queue,
+# whose attributes the provider polls for ~25 s) is not queued behind quick ones.
+PARALLELISM = 30
+
+
+def apply(env: dict[str, str], mode: str) -> None:
+    terraform(env, "apply", "-auto-approve", "-input=false", f"-parallelism={PARALLELISM}", *variables(mode))
+
+
+def destroy(mode: str) -> None:
+    env = environment()
+    init(env)
+    terraform(env, "destroy", "-auto-approve", "-input=false", *variables(mode))
+
+
+def validate() -> None:
+    env = environment()
+    init(env)
+    terraform(env, "validate")
+
+
+def outputs(env: dict[str, str] | None = None) -> dict[str, Any]:
+    """`terraform output -json` as {name: value}; a LabError when there is nothing deployed."""
+    env = env or environment()
+    out = subprocess.run(
+        ["terraform", f"-chdir={settings.TERRAFORM_DIR}", "output", "-json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if out.returncode != 0:
+        last = (out.stderr.strip().splitlines() or ["terraform output failed"])[-1]
+        raise LabError(f"no Terraform outputs (run `make apply`): {last}")
+    return {key: value["value"] for key, value in json.loads(out.stdout).items()}
+
+
+def print_urls(env: dict[str, str] | None = None) -> None:
+    found = outputs(env)
+    print()
+    print("Ready. Try:")
+    examples: list[str] = found.get("curl_examples") or []
+    for line in examples:
+        print(f"  {line}")
+    print()
