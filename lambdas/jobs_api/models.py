@@ -108,8 +108,9 @@ class CreateJobRequest(BaseModel):
             "client_id": self.client_id,
             "source_currency": self.source_currency,
             "target_currency": self.target_currency,
-            # The value, not its spelling: 12.5 and 12.50 are the same request.
-            "source_amount": format(self.source_amount.normalize(), "f"),
+            # The value, not its spelling: 12.5 and 12.50 are the same request. At AMOUNT_PLACES, as
+            # before amounts kept their scale, so the request_hash of older jobs still matches.
+            "source_amount": format(self.source_amount.quantize(Decimal(1).scaleb(-AMOUNT_PLACES)), "f"),
         }
         return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
 

@@ -7,6 +7,7 @@ import pytest
 from psycopg.rows import DictRow, dict_row
 
 from labcore import db
+from labcore.errors import Unavailable
 from tests_support import admin_conninfo, app_conninfo
 
 pytestmark = pytest.mark.usefixtures("app_environment")
@@ -26,8 +27,9 @@ def test_work_that_already_began_is_not_run_again() -> None:
         terminate(conn.info.backend_pid)  # dies mid-transaction: rerunning could apply it twice
         conn.execute("SELECT 1")
 
-    with pytest.raises(psycopg.OperationalError):
+    with pytest.raises(Unavailable) as raised:
         db.run_in_transaction(work)
+    assert isinstance(raised.value.__cause__, psycopg.OperationalError), "the driver error is the cause"
     assert len(calls) == 1
 
 
@@ -44,7 +46,7 @@ def test_a_connection_dead_at_begin_is_replaced_once_then_the_error_surfaces(
 
     monkeypatch.setattr(db, "_open", open_dead)
     work_calls: list[int] = []
-    with pytest.raises(psycopg.OperationalError):
+    with pytest.raises(Unavailable):
         db.run_in_transaction(lambda conn: work_calls.append(1))
     assert (len(opened), work_calls) == (2, []), "one replacement, and the work never started"
 

@@ -11,6 +11,7 @@ import pytest
 from psycopg.rows import DictRow
 
 from jobs_api import handler as jobs_handler
+from labcore import http
 from tests_support import api_event, lambda_context
 
 pytestmark = pytest.mark.usefixtures("app_environment")
@@ -100,7 +101,7 @@ def test_the_outbox_event_carries_the_job_and_the_request_tracing(
             "client_id": body["client_id"],
             "source_currency": "USD",
             "target_currency": "EUR",
-            "source_amount": "0.5000",
+            "source_amount": "0.5",  # at the scale it was given
         },
         "headers": {"correlation_id": "corr-9", "trace_id": "Root=1-abc"},
     }
@@ -126,11 +127,11 @@ def test_no_content_type_is_415_naming_none() -> None:
 def test_a_body_of_exactly_the_limit_is_accepted_one_byte_more_is_413() -> None:
     compact = json.dumps(request_body())
     at_limit = compact + " " * (
-        jobs_handler.MAX_BODY_BYTES - len(compact.encode())
+        http.MAX_BODY_BYTES - len(compact.encode())
     )  # JSON allows the padding
     status, job = post_raw(at_limit)
     assert status == 201, job
-    status, error = post_raw(json.dumps(request_body()) + " " * jobs_handler.MAX_BODY_BYTES)
+    status, error = post_raw(json.dumps(request_body()) + " " * http.MAX_BODY_BYTES)
     assert (status, error["error"]) == (413, "payload_too_large")
 
 

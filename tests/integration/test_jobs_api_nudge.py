@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from jobs_api import handler as jobs_handler
-from tests_support import api_event, lambda_context
+from jobs_api.nudge import DispatcherNudge
+from tests_support import api_event, lambda_context, poll
 
 pytestmark = pytest.mark.usefixtures("app_environment")
 
@@ -26,13 +27,25 @@ class RecordingLambda:
         return {"StatusCode": 202}
 
 
+NudgeFactory = Callable[[float], RecordingLambda]
+
+
 @pytest.fixture
-def lambda_client(monkeypatch: pytest.MonkeyPatch) -> RecordingLambda:
-    client = RecordingLambda()
-    monkeypatch.setattr(jobs_handler, "_lambda_client", lambda: client)
-    monkeypatch.setattr(jobs_handler, "_last_nudge", -float("inf"))
-    monkeypatch.setenv("DISPATCHER_FUNCTION", "outbox-lab-dispatcher")
-    return client
+def nudged(monkeypatch: pytest.MonkeyPatch) -> NudgeFactory:
+    """The handler's nudge replaced by one with the given interval over a recording Lambda client."""
+
+    def install(interval_s: float) -> RecordingLambda:
+        client = RecordingLambda()
+        nudge = DispatcherNudge("outbox-lab-dispatcher", interval_s, make_client=lambda: client)
+        monkeypatch.setattr(jobs_handler, "nudge", nudge)
+        return client
+
+    return install
+
+
+def invocations(client: RecordingLambda, count: int) -> list[dict[str, Any]]:
+    """The client's invocations once `count` have arrived (the Invoke runs on a background thread)."""
+    return poll(lambda: client.invocations if len(client.invocations) >= count else None, what="nudges")
 
 
 def post(key: str | None = None) -> int:
@@ -47,50 +60,39 @@ def post(key: str | None = None) -> int:
     return int(jobs_handler.handler(event, lambda_context("jobs-api"))["statusCode"])
 
 
-def test_a_new_job_invokes_the_dispatcher_asynchronously_once_per_interval(
-    lambda_client: RecordingLambda, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(jobs_handler, "NUDGE_INTERVAL_S", 3600.0)
+def test_a_new_job_invokes_the_dispatcher_asynchronously_once_per_interval(nudged: NudgeFactory) -> None:
+    client = nudged(3600.0)
     assert [post(), post()] == [201, 201]
-    assert lambda_client.invocations == [
+    assert invocations(client, 1) == [
         {
             "FunctionName": "outbox-lab-dispatcher",
             "InvocationType": "Event",
             "Payload": b'{"source": "jobs-api"}',
         }
     ], "the second job within the interval reaches the dispatcher through NOTIFY"
-    assert json.loads(lambda_client.invocations[0]["Payload"]) == {"source": "jobs-api"}
 
 
-def test_every_new_job_nudges_once_the_interval_has_passed(
-    lambda_client: RecordingLambda, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(jobs_handler, "NUDGE_INTERVAL_S", 0.0)
+def test_every_new_job_nudges_once_the_interval_has_passed(nudged: NudgeFactory) -> None:
+    client = nudged(0.0)
     assert [post(), post()] == [201, 201]
-    assert len(lambda_client.invocations) == 2
+    assert len(invocations(client, 2)) == 2
 
 
-def test_a_replay_does_not_nudge(lambda_client: RecordingLambda, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(jobs_handler, "NUDGE_INTERVAL_S", 0.0)
+def test_a_replay_does_not_nudge(nudged: NudgeFactory) -> None:
+    client = nudged(0.0)
     key = uuid.uuid4().hex
     assert [post(key), post(key)] == [201, 200]
-    assert len(lambda_client.invocations) == 1
-
-
-def test_without_a_dispatcher_configured_nothing_is_invoked(
-    lambda_client: RecordingLambda, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("DISPATCHER_FUNCTION")
-    assert post() == 201
-    assert lambda_client.invocations == []
+    assert len(invocations(client, 1)) == 1
 
 
 def test_a_failed_nudge_is_logged_and_the_job_still_accepted(
-    lambda_client: RecordingLambda, caplog: pytest.LogCaptureFixture
+    nudged: NudgeFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
-    lambda_client.error = ConnectionError("lambda endpoint unreachable")
+    nudged(0.0).error = ConnectionError("lambda endpoint unreachable")
     assert post() == 201
-    warnings = [r for r in caplog.records if r.getMessage() == "dispatcher nudge failed"]
+    warnings = poll(
+        lambda: [r for r in caplog.records if r.getMessage() == "dispatcher nudge failed"], what="the warning"
+    )
     assert [(r.levelname, getattr(r, "error", None)) for r in warnings] == [
         ("WARNING", "ConnectionError: lambda endpoint unreachable")
     ]
