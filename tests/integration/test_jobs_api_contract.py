@@ -126,9 +126,7 @@ def test_no_content_type_is_415_naming_none() -> None:
 
 def test_a_body_of_exactly_the_limit_is_accepted_one_byte_more_is_413() -> None:
     compact = json.dumps(request_body())
-    at_limit = compact + " " * (
-        http.MAX_BODY_BYTES - len(compact.encode())
-    )  # JSON allows the padding
+    at_limit = compact + " " * (http.MAX_BODY_BYTES - len(compact.encode()))  # JSON allows the padding
     status, job = post_raw(at_limit)
     assert status == 201, job
     status, error = post_raw(json.dumps(request_body()) + " " * http.MAX_BODY_BYTES)
