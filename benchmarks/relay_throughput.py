@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg import sql
 from psycopg.rows import DictRow, dict_row
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,19 +28,6 @@ import labtools  # noqa: E402
 import migrate  # noqa: E402
 from benchmarks import benchlib  # noqa: E402
 from dispatcher import service  # noqa: E402
-
-
-@contextmanager
-def scratch_database() -> Iterator[str]:
-    name = f"outbox_relay_bench_{uuid.uuid4().hex[:8]}"
-    app = labtools.app_conninfo()
-    migrate.bootstrap(name, app["user"], app["password"])
-    migrate.migrate(name)
-    try:
-        yield name
-    finally:
-        with psycopg.connect(**labtools.admin_conninfo("postgres"), autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 @contextmanager
@@ -115,14 +101,16 @@ def main() -> None:
     args = parser.parse_args()
     sqs = labtools.aws_client("sqs")
     figures: dict[str, Any] = {"rows": args.rows}
-    with scratch_database() as name:
+    with migrate.scratch_database("outbox_relay_bench") as name:
         conninfo = {**labtools.app_conninfo(), "dbname": name}
         with psycopg.connect(**conninfo, autocommit=True, row_factory=dict_row) as conn:
             admin = psycopg.connect(**labtools.admin_conninfo(name), autocommit=True, row_factory=dict_row)
             fill(admin, args.rows)
             # The ceiling sends exactly what the dispatcher sends: same bodies, same attributes.
             claimed = service.claim(admin, args.rows)  # autocommit: the lock ends at once
-            entries = [{**entry, "Id": str(i % 10)} for i, entry in enumerate(service.sqs_entries(claimed))]
+            entries = [
+                {**entry, "Id": str(i % 10)} for i, entry in enumerate(map(service.sqs_entry, claimed))
+            ]
             runs: list[tuple[str, Callable[[psycopg.Connection[DictRow], Any, str], int]]] = [
                 ("dispatcher", dispatcher_run),
                 # The same code sending one call at a time, like the ceiling loop.

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import hashlib
 import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
 from psycopg import sql
 
 from lab import settings
-from labtools import admin_conninfo
+from labtools import admin_conninfo, app_conninfo
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "db" / "migrations"
 LOCK_ID = 7_301_001  # pg_advisory_xact_lock key: one migrator at a time
@@ -76,6 +79,27 @@ def migrate(dbname: str) -> list[str]:
                 )
             applied_now.append(path.stem)
     return applied_now
+
+
+@contextmanager
+def scratch_database(prefix: str, *, name: str | None = None) -> Iterator[str]:
+    """A database of its own, built from the migrations as they are now, dropped afterwards.
+
+    For tests, benchmarks and mutation runs that must neither see nor disturb the lab's database.
+    `name` fixes the name (a leftover of an interrupted run is dropped first); else it is unique.
+    """
+    dbname = name or f"{prefix}_{uuid.uuid4().hex[:8]}"
+    drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname))
+    with psycopg.connect(**admin_conninfo("postgres"), autocommit=True) as conn:
+        conn.execute(drop)
+    app = app_conninfo()
+    bootstrap(dbname, app["user"], app["password"])
+    migrate(dbname)
+    try:
+        yield dbname
+    finally:
+        with psycopg.connect(**admin_conninfo("postgres"), autocommit=True) as conn:
+            conn.execute(drop)
 
 
 def main() -> None:

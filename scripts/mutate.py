@@ -12,15 +12,10 @@ import sys
 import time
 import tomllib
 from collections import Counter, defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-import psycopg
 import toml  # type: ignore[import-untyped]  # cosmic-ray's own dependency: its config is TOML
-from psycopg import sql
 
-import labtools
 import migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,28 +90,12 @@ def results() -> dict[str, str]:
     return statuses
 
 
-@contextmanager
-def scratch_database() -> Iterator[str]:
-    """A freshly migrated database for the run, dropped afterwards."""
-    drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(SCRATCH_DB))
-    with psycopg.connect(**labtools.admin_conninfo("postgres"), autocommit=True) as conn:
-        conn.execute(drop)
-    app = labtools.app_conninfo()
-    migrate.bootstrap(SCRATCH_DB, app["user"], app["password"])
-    migrate.migrate(SCRATCH_DB)
-    try:
-        yield SCRATCH_DB
-    finally:
-        with psycopg.connect(**labtools.admin_conninfo("postgres"), autocommit=True) as conn:
-            conn.execute(drop)
-
-
 def mutate_lambdas() -> int:
     stage()
     started = time.monotonic()
     children = os.environ.get("MUTATE_CHILDREN", str(os.cpu_count() or 2))
     command = [sys.executable, "-m", "mutmut", "run", "--max-children", children]
-    with scratch_database() as dbname:
+    with migrate.scratch_database(SCRATCH_DB, name=SCRATCH_DB) as dbname:
         env = {**os.environ, "LAB_DB_NAME": dbname}
         run = subprocess.run(command, check=False, cwd=STAGE, env=env)
     elapsed = time.monotonic() - started

@@ -92,13 +92,21 @@ class SqsPublisher:
 
     def publish(self, messages: list[OutboxMessage]) -> list[PublishFailure]:
         failures: list[PublishFailure] = []
-        by_queue: dict[str, list[OutboxMessage]] = {}
+        by_queue: dict[str, list[dict[str, Any]]] = {}
         for message in messages:
             url = self.queue_urls.get(message.topic)
             if url is None:
                 failures.append(PublishFailure(message.outbox_id, f"no queue for topic {message.topic!r}"))
-            else:
-                by_queue.setdefault(url, []).append(message)
+                continue
+            try:
+                entry = sqs_entry(message)
+            except (AttributeError, TypeError, ValueError) as exc:
+                # A row written by hand (JSON null headers, say) fails alone, never the whole pass.
+                failures.append(
+                    PublishFailure(message.outbox_id, f"unpublishable row: {type(exc).__name__}: {exc}")
+                )
+                continue
+            by_queue.setdefault(url, []).append(entry)
         calls = [
             (url, queued[start : start + SQS_BATCH])
             for url, queued in by_queue.items()
@@ -108,36 +116,32 @@ class SqsPublisher:
             failures += failed
         return failures
 
-    def _send(self, url: str, chunk: list[OutboxMessage]) -> list[PublishFailure]:
-        entries = sqs_entries(chunk)
+    def _send(self, url: str, entries: list[dict[str, Any]]) -> list[PublishFailure]:
         try:
             response = self.sqs.send_message_batch(QueueUrl=url, Entries=entries)
         except Exception as exc:  # the whole call failed: every entry is retried later
-            return [PublishFailure(message.outbox_id, f"{type(exc).__name__}: {exc}") for message in chunk]
+            return [PublishFailure(int(entry["Id"]), f"{type(exc).__name__}: {exc}") for entry in entries]
         return [
             PublishFailure(int(failed["Id"]), f"{failed.get('Code')}: {failed.get('Message', '')}".strip())
             for failed in response.get("Failed", [])
         ]
 
 
-def sqs_entries(chunk: list[OutboxMessage]) -> list[dict[str, Any]]:
-    """SendMessageBatch entries: the payload as body, routing and tracing data as attributes."""
-    return [
-        {
-            "Id": str(message.outbox_id),
-            "MessageBody": json.dumps(message.payload),
-            "MessageAttributes": {
-                "topic": {"DataType": "String", "StringValue": message.topic},
-                "event_type": {"DataType": "String", "StringValue": message.event_type},
-                "outbox_id": {"DataType": "Number", "StringValue": str(message.outbox_id)},
-                "correlation_id": {
-                    "DataType": "String",
-                    "StringValue": message.headers.get("correlation_id") or "none",
-                },
+def sqs_entry(message: OutboxMessage) -> dict[str, Any]:
+    """A SendMessageBatch entry: the payload as body, routing and tracing data as attributes."""
+    return {
+        "Id": str(message.outbox_id),
+        "MessageBody": json.dumps(message.payload),
+        "MessageAttributes": {
+            "topic": {"DataType": "String", "StringValue": message.topic},
+            "event_type": {"DataType": "String", "StringValue": message.event_type},
+            "outbox_id": {"DataType": "Number", "StringValue": str(message.outbox_id)},
+            "correlation_id": {
+                "DataType": "String",
+                "StringValue": message.headers.get("correlation_id") or "none",
             },
-        }
-        for message in chunk
-    ]
+        },
+    }
 
 
 def claim(conn: psycopg.Connection[DictRow], batch_size: int) -> list[OutboxMessage]:

@@ -4,32 +4,26 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 from iso4217 import Currency
-from psycopg import sql
 from psycopg.rows import DictRow, dict_row
 
 import migrate
-from tests_support import admin_conninfo, app_conninfo
+from tests_support import admin_conninfo
 
 
 @pytest.fixture(scope="module")
 def fresh_db() -> Iterator[psycopg.Connection[DictRow]]:
     """A database built from db/migrations as they are now (the lab's applied them long ago)."""
-    name = f"outbox_migrations_test_{uuid.uuid4().hex[:8]}"
-    migrate.bootstrap(name, app_conninfo()["user"], app_conninfo()["password"])
-    migrate.migrate(name)
-    try:
-        with psycopg.connect(**admin_conninfo(name), autocommit=True, row_factory=dict_row) as conn:
-            yield conn
-    finally:
-        with psycopg.connect(**admin_conninfo("postgres"), autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+    with (
+        migrate.scratch_database("outbox_migrations_test") as name,
+        psycopg.connect(**admin_conninfo(name), autocommit=True, row_factory=dict_row) as conn,
+    ):
+        yield conn
 
 
 def test_every_migration_is_recorded_with_its_checksum(admin_db: psycopg.Connection[DictRow]) -> None:

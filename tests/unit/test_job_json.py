@@ -32,6 +32,21 @@ def test_decimals_with_exponents_are_written_out() -> None:
     assert (body["source_amount"], body["target_amount"], body["rate"]) == ("1000", "1345500", "0.0000001")
 
 
+def test_job_shows_amounts_as_strings_at_their_scales() -> None:
+    row = job_row(
+        target_currency="JPY",
+        source_amount=Decimal("100.25"),
+        target_amount=Decimal("15180"),
+        rate=Decimal("151.4200000000"),
+    )
+    body = Job.from_row(row).to_json()
+    assert (body["source_amount"], body["target_amount"], body["rate"]) == (
+        "100.25",
+        "15180",
+        "151.4200000000",
+    )
+
+
 def test_a_queued_job_has_null_target_and_rate() -> None:
     row = job_row(status="queued", target_amount=None, rate=None, completed_at=None)
     body = Job.from_row(row).to_json()

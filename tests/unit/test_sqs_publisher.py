@@ -6,7 +6,7 @@ import json
 import threading
 from typing import Any
 
-from dispatcher.service import OutboxMessage, SqsPublisher, sqs_entries
+from dispatcher.service import OutboxMessage, SqsPublisher, sqs_entry
 
 
 class RecordingSqs:
@@ -34,7 +34,7 @@ def message(outbox_id: int, topic: str = "jobs", correlation_id: str | None = "c
 
 
 def test_an_entry_carries_the_payload_and_the_routing_attributes() -> None:
-    (entry,) = sqs_entries([message(7, correlation_id="corr-7")])
+    entry = sqs_entry(message(7, correlation_id="corr-7"))
     assert entry == {
         "Id": "7",
         "MessageBody": json.dumps({"id": 7, "amount": "1.50"}),
@@ -48,7 +48,7 @@ def test_an_entry_carries_the_payload_and_the_routing_attributes() -> None:
 
 
 def test_a_missing_or_empty_correlation_id_is_sent_as_none() -> None:
-    entries = sqs_entries([message(1, correlation_id=None), message(2, correlation_id="")])
+    entries = [sqs_entry(message(1, correlation_id=None)), sqs_entry(message(2, correlation_id=""))]
     assert [e["MessageAttributes"]["correlation_id"]["StringValue"] for e in entries] == ["none", "none"]
 
 
@@ -85,3 +85,13 @@ def test_a_failed_entry_without_a_message_is_reported_by_its_code() -> None:
 
     failures = SqsPublisher(Terse(), {"jobs": "url-jobs"}).publish([message(5)])
     assert [(f.outbox_id, f.error) for f in failures] == [(5, "InternalError:")]
+
+
+def test_a_row_that_cannot_become_a_message_fails_alone() -> None:
+    """JSON null headers (a row inserted by hand): that row backs off, the others of its pass go out."""
+    sqs = RecordingSqs()
+    publisher = SqsPublisher(sqs, {"jobs": "url-jobs"})
+    broken = OutboxMessage(2, "jobs", "job.created", {"id": 2}, None)  # type: ignore[arg-type]
+    failures = publisher.publish([message(1), broken, message(3)])
+    assert [(f.outbox_id, f.error.split(":")[0]) for f in failures] == [(2, "unpublishable row")]
+    assert [e["Id"] for call in sqs.calls for e in call["Entries"]] == ["1", "3"]

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 
 import psycopg
 import pytest
-from psycopg import sql
 from psycopg.rows import DictRow, dict_row
 
 import migrate
@@ -17,12 +15,8 @@ from tests_support import admin_conninfo, app_conninfo
 @pytest.fixture(scope="module")
 def dispatch_db() -> Iterator[str]:
     """A fresh database with the lab's migrations, dropped afterwards."""
-    name = f"outbox_dispatch_test_{uuid.uuid4().hex[:8]}"
-    migrate.bootstrap(name, app_conninfo()["user"], app_conninfo()["password"])
-    migrate.migrate(name)
-    yield name
-    with psycopg.connect(**admin_conninfo("postgres"), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+    with migrate.scratch_database("outbox_dispatch_test") as name:
+        yield name
 
 
 @pytest.fixture
