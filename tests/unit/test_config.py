@@ -14,7 +14,7 @@ import pytest
 from labcore import config
 from labcore.config import ConfigError, LabSettings, db_settings, load
 
-ROOT = Path(__file__).resolve().parents[2]
+LAMBDAS = Path(config.__file__).resolve().parents[1]  # lambdas/ (src/ in make mutate's staging)
 REQUIRED = {"DB_HOST": "db.example", "DB_USER": "app", "DB_PASSWORD": "secret", "DB_NAME": "outbox"}
 SECRET = {"host": "secret.host", "port": 7000, "username": "from-secret", "password": "s3", "dbname": "sdb"}
 URL = "postgresql://url-user:pw@url.host:6000/urldb"
@@ -145,10 +145,12 @@ FUNCTION_ENV = {
 
 def import_handler(function: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """A cold start: a fresh interpreter imports the handler module with exactly this environment."""
-    clean = {key: os.environ[key] for key in ("PATH", "HOME", "LANG") if key in os.environ}
+    # MUTANT_UNDER_TEST: under `make mutate` the fresh interpreter imports the mutated code too.
+    keep = ("PATH", "HOME", "LANG", "MUTANT_UNDER_TEST")
+    clean = {key: os.environ[key] for key in keep if key in os.environ}
     return subprocess.run(
         [sys.executable, "-c", f"import {function}.handler"],
-        env={**clean, "PYTHONPATH": str(ROOT / "lambdas"), "AWS_DEFAULT_REGION": "us-east-1", **env},
+        env={**clean, "PYTHONPATH": str(LAMBDAS), "AWS_DEFAULT_REGION": "us-east-1", **env},
         capture_output=True,
         text=True,
         timeout=60,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from typing import Any
 
@@ -45,11 +46,14 @@ def make_app() -> APIGatewayRestResolver:
     return app
 
 
-APP = make_app()
+@functools.cache
+def app() -> APIGatewayRestResolver:
+    """Built on first use, not at import (under `make mutate` the mutants activate per test)."""
+    return make_app()
 
 
 def call(event: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, Any]]:
-    response = http.handle(APP, event, lambda_context("http-test"))
+    response = http.handle(app(), event, lambda_context("http-test"))
     headers = {key.lower(): value for key, value in (response.get("headers") or {}).items()}
     headers |= {key.lower(): values[0] for key, values in (response.get("multiValueHeaders") or {}).items()}
     return response["statusCode"], json.loads(response["body"]), headers
