@@ -16,7 +16,7 @@ def lambda_client() -> Any:
     import boto3
     from botocore.config import Config
 
-    # A nudge is an optimisation: one quick attempt, never a long wait.
+    # A nudge is an optimisation: short timeouts and at most one retry, never a long wait.
     config = Config(connect_timeout=1, read_timeout=2, retries={"max_attempts": 1, "mode": "standard"})
     return boto3.client("lambda", config=config)
 

@@ -13,7 +13,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from pydantic import BaseModel
 
 from labcore import http
-from labcore.errors import Conflict, NotFound, Unavailable
+from labcore.errors import Conflict, DomainError, NotFound, Unavailable
 from tests_support import api_event, lambda_context
 
 logger = Logger()  # the function's logger: labcore.http logs through its child
@@ -32,7 +32,12 @@ def make_app() -> APIGatewayRestResolver:
 
     @app.get("/things/<thing_id>")
     def read(thing_id: str) -> dict[str, Any]:
-        errors = {"gone": NotFound("no such thing"), "taken": Conflict("taken"), "db": Unavailable("down")}
+        errors = {
+            "gone": NotFound("no such thing"),
+            "taken": Conflict("taken"),
+            "db": Unavailable("down"),
+            "odd": DomainError("a rule with no status of its own"),
+        }
         if thing_id in errors:
             raise errors[thing_id]
         if thing_id == "bug":
@@ -85,7 +90,13 @@ def test_size_limit_is_on_bytes_413() -> None:
     too_big = json.dumps({"name": "é" * (http.MAX_BODY_BYTES // 2)}, ensure_ascii=False)
     assert len(too_big) <= http.MAX_BODY_BYTES < len(too_big.encode())
     status, body = post(too_big)
-    assert (status, body["error"]) == (413, "payload_too_large")
+    assert (status, body) == (
+        413,
+        {
+            "error": "payload_too_large",
+            "message": f"request body must be at most {http.MAX_BODY_BYTES} bytes",
+        },
+    )
 
 
 @pytest.mark.parametrize(
@@ -101,6 +112,9 @@ def test_bad_bodies_are_400_with_details(raw: str, message: str) -> None:
     status, body = post(raw)
     assert (status, body["error"], body["message"]) == (400, "validation_error", message)
     assert body["details"], "each problem names its field"
+    for detail in body["details"]:
+        assert detail["field"] in ("body", "name")
+        assert detail["message"] and detail["message"] != "None"
 
 
 def test_bytes_that_are_not_utf8_are_400_not_500() -> None:
@@ -115,7 +129,20 @@ def test_bytes_that_are_not_utf8_are_400_not_500() -> None:
     )
     # ...and a proxy that decoded it leniently leaves lone surrogates in the text.
     status, body = post(raw.decode("utf-8", "surrogateescape"))
-    assert (status, body["error"]) == (400, "validation_error")
+    assert (status, body["error"], body["message"]) == (
+        400,
+        "validation_error",
+        "request body is not valid UTF-8",
+    )
+    ((detail),) = body["details"]
+    assert detail["field"] == "body"
+    assert "surrogate" in detail["message"]
+
+
+def test_a_body_that_is_not_valid_base64_is_400() -> None:
+    status, body = post(None, body="{!!not base64!!}", isBase64Encoded=True)
+    assert (status, body["message"]) == (400, "request body is not valid UTF-8")
+    assert [d["field"] for d in body["details"]] == ["body"]
 
 
 def test_a_base64_body_that_is_utf8_json_is_read() -> None:
@@ -129,6 +156,7 @@ def test_a_base64_body_that_is_utf8_json_is_read() -> None:
         ("gone", 404, "not_found"),
         ("taken", 409, "conflict"),
         ("db", 503, "unavailable"),
+        ("odd", 400, "domain_error"),
         ("bug", 500, "internal"),
     ],
 )
@@ -159,3 +187,18 @@ def test_correlation_id_is_echoed_or_made() -> None:
     assert call(event)[2]["x-correlation-id"] == "corr-7"
     event = api_event("GET", "/things/1", headers={"X-Correlation-Id": "bad id with spaces"})
     assert call(event)[2]["x-correlation-id"] == event["requestContext"]["requestId"]
+
+
+def test_an_unavailable_dependency_is_logged_with_its_cause(caplog: pytest.LogCaptureFixture) -> None:
+    def fail() -> None:
+        try:
+            raise ConnectionRefusedError("connection to server at 127.0.0.1 refused ")
+        except ConnectionRefusedError as exc:
+            raise Unavailable("the database is unavailable") from exc
+
+    with pytest.raises(Unavailable) as raised:
+        fail()
+    response = http.domain_error_response(raised.value)
+    assert response.status_code == 503
+    logged = [(r.getMessage(), getattr(r, "error", None)) for r in caplog.records if r.levelname == "ERROR"]
+    assert logged == [("dependency unavailable", "connection to server at 127.0.0.1 refused")]

@@ -6,9 +6,10 @@ import threading
 import time
 from typing import Any
 
+import pytest
 from aws_lambda_powertools import Logger
 
-from jobs_api.nudge import DispatcherNudge
+from jobs_api.nudge import DispatcherNudge, lambda_client
 
 logger = Logger()  # the function's logger: the nudge logs through its child
 
@@ -78,3 +79,47 @@ def test_a_failed_invoke_or_client_is_swallowed() -> None:
     broken = DispatcherNudge("d", 0, no_client)()
     assert broken is not None
     assert broken.result(timeout=10) is None
+
+
+def test_the_nudge_client_gives_up_fast(monkeypatch: pytest.MonkeyPatch) -> None:
+    """At most one retry, 1 s to connect, 2 s to read: a nudge never holds the environment for long."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    client = lambda_client()
+    assert client.meta.service_model.service_name == "lambda"
+    config = client.meta.config
+    assert (config.connect_timeout, config.read_timeout) == (1, 2)
+    assert config.retries == {"total_max_attempts": 2, "mode": "standard"}  # botocore counts the first
+
+
+def test_a_missing_client_is_logged_at_init_and_each_nudge_says_why(caplog: pytest.LogCaptureFixture) -> None:
+    def no_client() -> Any:
+        raise ValueError("no region")
+
+    nudge = DispatcherNudge("d", 0, no_client)
+    sent = nudge()
+    assert sent is not None
+    sent.result(timeout=10)
+    warnings = [
+        (r.getMessage(), getattr(r, "error", None)) for r in caplog.records if r.levelname == "WARNING"
+    ]
+    assert warnings == [
+        ("no Lambda client for nudges", "ValueError: no region"),
+        ("dispatcher nudge failed", "RuntimeError: no Lambda client (see the warning at init)"),
+    ]
+
+
+def test_invokes_run_one_at_a_time_on_the_nudge_thread() -> None:
+    threads: list[str] = []
+
+    class Recording:
+        def invoke(self, **kwargs: Any) -> dict[str, Any]:
+            threads.append(threading.current_thread().name)
+            return {"StatusCode": 202}
+
+    nudge = DispatcherNudge("d", 0, Recording)
+    futures = [nudge() for _ in range(3)]
+    for future in futures:
+        assert future is not None
+        future.result(timeout=10)
+    assert len(set(threads)) == 1, "one worker thread: nudges never pile up in parallel"
+    assert threads[0].startswith("nudge")
