@@ -69,19 +69,11 @@ def run_in_transaction[T](work: Callable[[psycopg.Connection[DictRow]], T]) -> T
 
 
 def listen(channel: str) -> psycopg.Connection[DictRow]:
-    """The environment's connection, LISTENing on `channel`; a dead one is replaced once, as above.
+    """The environment's connection, LISTENing on `channel` (registered when its transaction commits).
 
-    LISTEN is idempotent, so calling this again on a connection that already listens costs one
-    round trip and nothing else.
+    Through run_in_transaction, so a dead connection is replaced once, as for any other work. LISTEN
+    is idempotent: calling this again on a connection that already listens costs one round trip.
     """
     statement = sql.SQL("LISTEN {}").format(sql.Identifier(channel))
-    for attempt in (1, 2):
-        conn = _live_connection()
-        try:
-            conn.execute(statement)
-            return conn
-        except psycopg.OperationalError as exc:
-            if attempt == 2:
-                raise Unavailable("the database is unavailable") from exc
-            logger.warning("database connection was dead: reconnecting once")
-    raise AssertionError("unreachable")
+    run_in_transaction(lambda conn: conn.execute(statement))
+    return connection()
