@@ -1,0 +1,1 @@
+"""The events ingestion API: car entity events into Postgres through the transactional outbox."""
