@@ -9,27 +9,19 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import Field, NonNegativeFloat
 
 from jobs_api import service
 from jobs_api.models import CreateJobRequest
-from jobs_api.nudge import DispatcherNudge
 from labcore import db, http
-from labcore.config import LabSettings, load
+from labcore.config import load
 from labcore.errors import FieldProblem, InvalidInput
+from labcore.nudge import DispatcherNudge, NudgeSettings
 
 logger = Logger()  # service name from POWERTOOLS_SERVICE_NAME, shared with labcore's child loggers
 
 
-class JobsApiSettings(LabSettings):
-    """Set by terraform/api.tf."""
-
-    dispatcher_function: str = Field(min_length=1)  # required: without it jobs wait for the schedule
-    dispatch_nudge_interval_s: NonNegativeFloat = 1.0
-
-
-settings = load(JobsApiSettings)  # at import: a bad setting fails the cold start, never a request
-nudge = DispatcherNudge(settings.dispatcher_function, settings.dispatch_nudge_interval_s)
+settings = load(NudgeSettings)  # at import: a bad setting fails the cold start, never a request
+nudge = DispatcherNudge(settings.dispatcher_function, settings.dispatch_nudge_interval_s, "jobs-api")
 app = http.resolver()
 
 

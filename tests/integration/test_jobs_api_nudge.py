@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from jobs_api import handler as jobs_handler
-from jobs_api.nudge import DispatcherNudge
+from labcore.nudge import DispatcherNudge
 from tests_support import api_event, lambda_context, poll
 
 pytestmark = pytest.mark.usefixtures("app_environment")
@@ -36,7 +36,7 @@ def nudged(monkeypatch: pytest.MonkeyPatch) -> NudgeFactory:
 
     def install(interval_s: float) -> RecordingLambda:
         client = RecordingLambda()
-        nudge = DispatcherNudge("outbox-lab-dispatcher", interval_s, make_client=lambda: client)
+        nudge = DispatcherNudge("outbox-lab-dispatcher", interval_s, "jobs-api", make_client=lambda: client)
         monkeypatch.setattr(jobs_handler, "nudge", nudge)
         return client
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from aws_lambda_powertools import Logger
 
-from jobs_api.nudge import DispatcherNudge, lambda_client
+from labcore.nudge import DispatcherNudge, lambda_client
 
 logger = Logger()  # the function's logger: the nudge logs through its child
 
@@ -32,7 +32,7 @@ class SlowLambda:
 
 def test_the_request_does_not_wait_for_the_invoke() -> None:
     client = SlowLambda()
-    nudge = DispatcherNudge("outbox-lab-dispatcher", 1.0, lambda: client)
+    nudge = DispatcherNudge("outbox-lab-dispatcher", 1.0, "jobs-api", lambda: client)
     started = time.monotonic()
     sent = nudge()
     assert time.monotonic() - started < 0.5, "returned while the Invoke is still in flight"
@@ -52,7 +52,7 @@ def test_at_most_one_nudge_per_interval() -> None:
     client = SlowLambda()
     client.release.set()
     now = [100.0]
-    nudge = DispatcherNudge("d", 1.0, lambda: client, clock=lambda: now[0])
+    nudge = DispatcherNudge("d", 1.0, "jobs-api", lambda: client, clock=lambda: now[0])
     first, second = nudge(), nudge()
     assert first is not None and second is None
     now[0] += 0.99
@@ -68,7 +68,7 @@ def test_at_most_one_nudge_per_interval() -> None:
 def test_a_failed_invoke_or_client_is_swallowed() -> None:
     failing = SlowLambda(fail=True)
     failing.release.set()
-    sent = DispatcherNudge("d", 0, lambda: failing)()
+    sent = DispatcherNudge("d", 0, "jobs-api", lambda: failing)()
     assert sent is not None
     assert sent.result(timeout=10) is None
     assert len(failing.calls) == 1
@@ -76,7 +76,7 @@ def test_a_failed_invoke_or_client_is_swallowed() -> None:
     def no_client() -> Any:
         raise RuntimeError("no region")
 
-    broken = DispatcherNudge("d", 0, no_client)()
+    broken = DispatcherNudge("d", 0, "jobs-api", no_client)()
     assert broken is not None
     assert broken.result(timeout=10) is None
 
@@ -95,7 +95,7 @@ def test_a_missing_client_is_logged_at_init_and_each_nudge_says_why(caplog: pyte
     def no_client() -> Any:
         raise ValueError("no region")
 
-    nudge = DispatcherNudge("d", 0, no_client)
+    nudge = DispatcherNudge("d", 0, "jobs-api", no_client)
     sent = nudge()
     assert sent is not None
     sent.result(timeout=10)
@@ -116,7 +116,7 @@ def test_invokes_run_one_at_a_time_on_the_nudge_thread() -> None:
             threads.append(threading.current_thread().name)
             return {"StatusCode": 202}
 
-    nudge = DispatcherNudge("d", 0, Recording)
+    nudge = DispatcherNudge("d", 0, "jobs-api", Recording)
     futures = [nudge() for _ in range(3)]
     for future in futures:
         assert future is not None

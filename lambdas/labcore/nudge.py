@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from aws_lambda_powertools import Logger
+from pydantic import Field, NonNegativeFloat
+
+from labcore.config import LabSettings
 
 logger = Logger(child=True)
+
+
+class NudgeSettings(LabSettings):
+    """Settings of a function that nudges the dispatcher after a commit (set by Terraform)."""
+
+    dispatcher_function: str = Field(min_length=1)  # required: without it events wait for the schedule
+    dispatch_nudge_interval_s: NonNegativeFloat = 1.0
 
 
 def lambda_client() -> Any:
@@ -34,11 +45,13 @@ class DispatcherNudge:
         self,
         function_name: str,
         interval_s: float,
+        source: str,
         make_client: Callable[[], Any] = lambda_client,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.function_name = function_name
         self.interval_s = interval_s
+        self._payload = json.dumps({"source": source}).encode()
         self._clock = clock
         self._last = -float("inf")
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nudge")
@@ -61,7 +74,7 @@ class DispatcherNudge:
             if self._client is None:
                 raise RuntimeError("no Lambda client (see the warning at init)")
             self._client.invoke(
-                FunctionName=self.function_name, InvocationType="Event", Payload=b'{"source": "jobs-api"}'
+                FunctionName=self.function_name, InvocationType="Event", Payload=self._payload
             )
         except Exception as exc:  # never fails anything: the job is committed and the schedule publishes it
             logger.warning("dispatcher nudge failed", extra={"error": f"{type(exc).__name__}: {exc}"})
