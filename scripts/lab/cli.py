@@ -75,6 +75,7 @@ COMMANDS: dict[str, tuple[Callable[[], object], str]] = {
     "validate": (terraform.validate, "terraform validate"),
     "clean": (stack.clean, "down, then delete .lab/ (venvs, build cache, Postgres data, state)"),
     "stop-localstack": (stack.stop_localstack, "stop LocalStack only (what a crash does)"),
+    "stop-postgres": (stack.stop_postgres, "stop Postgres only (an outage); `make up` starts it again"),
 }
 
 

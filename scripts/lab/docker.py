@@ -27,5 +27,9 @@ def down(*, volumes: bool = False) -> None:
     run(compose("down", *(["-v"] if volumes else []), "--remove-orphans"))
 
 
+def stop_service(name: str) -> None:
+    run(compose("stop", name))
+
+
 def logs(lines: int) -> None:
     run(compose("logs", "--tail", str(lines)))

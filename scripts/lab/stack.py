@@ -110,6 +110,15 @@ def stop_localstack() -> None:
     say("LocalStack stopped; Postgres still runs")
 
 
+def stop_postgres() -> None:
+    """Stop Postgres only, in either mode (what an outage does); `make up` starts it again."""
+    if current_mode() == "docker":
+        docker.stop_service("postgres")
+    else:
+        postgres.stop()
+    say("Postgres stopped; LocalStack still runs")
+
+
 def clean() -> None:
     """Down, then delete everything the lab keeps: Postgres data, venvs, build cache, state."""
     if current_mode() == "docker":
