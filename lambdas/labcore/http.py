@@ -1,6 +1,7 @@
 """The HTTP adapter every API Gateway function shares: JSON bodies in, domain errors out as JSON.
 
-`resolver()` gives an APIGatewayRestResolver whose errors all have one shape,
+`resolver()` gives an API Gateway resolver (REST by default; `APIGatewayHttpResolver` for an HTTP
+API's payload 2.0) whose errors all have one shape,
 `{"error": <stable code>, "message": <for humans>}` (plus `details` for invalid input), whose 404
 and 405 (with Allow) come from its own routes, and `handle()` runs it with the correlation id.
 """
@@ -17,6 +18,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver, BaseRouter
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ValidationError
@@ -72,15 +74,15 @@ def domain_error_response(exc: DomainError) -> Response[str]:
     return error_response(status, exc.code, exc.message, **extra)
 
 
-def json_body(app: APIGatewayRestResolver) -> dict[str, Any]:
+def json_body(app: BaseRouter, max_bytes: int = MAX_BODY_BYTES) -> dict[str, Any]:
     """The request's JSON object, numbers as Decimal (an amount never passes through float)."""
     event = app.current_event
     content_type = (event.headers.get("content-type") or "").split(";")[0].strip().lower()
     if content_type != "application/json":
         raise UnsupportedMediaType(f"Content-Type must be application/json, not {content_type or 'none'}")
     raw = _raw_body(event.body or "", bool(event.is_base64_encoded))
-    if len(raw) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"request body must be at most {MAX_BODY_BYTES} bytes")
+    if len(raw) > max_bytes:
+        raise PayloadTooLarge(f"request body must be at most {max_bytes} bytes")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -102,7 +104,7 @@ def _raw_body(body: str, base64_encoded: bool) -> bytes:
         raise InvalidInput("request body is not valid UTF-8", [FieldProblem("body", str(exc))]) from exc
 
 
-def parse_body[M: BaseModel](app: APIGatewayRestResolver, model: type[M]) -> M:
+def parse_body[M: BaseModel](app: BaseRouter, model: type[M]) -> M:
     """The request body validated into `model`; each problem names its field."""
     try:
         return model.model_validate(json_body(app))
@@ -118,9 +120,9 @@ def validation_problems(exc: ValidationError) -> list[FieldProblem]:
     return problems
 
 
-def resolver() -> APIGatewayRestResolver:
-    """A REST resolver with the shared error mapping; the function adds its own routes."""
-    app = APIGatewayRestResolver()
+def resolver(kind: type[ApiGatewayResolver] = APIGatewayRestResolver) -> ApiGatewayResolver:
+    """A resolver of `kind` with the shared error mapping; the function adds its own routes."""
+    app = kind()
 
     @app.exception_handler(DomainError)
     def _domain(exc: DomainError) -> Response[str]:
@@ -146,7 +148,7 @@ def resolver() -> APIGatewayRestResolver:
     return app
 
 
-def allowed_methods(app: APIGatewayRestResolver, path: str) -> list[str]:
+def allowed_methods(app: ApiGatewayResolver, path: str) -> list[str]:
     """Methods of the resolver's own routes matching `path` (powertools keeps its routes in two lists)."""
     routes = app._static_routes + app._dynamic_routes
     return sorted({route.method for route in routes if route.rule.match(path)})
@@ -161,7 +163,7 @@ def correlation_id(event: dict[str, Any]) -> str:
     return str((event.get("requestContext") or {}).get("requestId") or uuid.uuid4())
 
 
-def handle(app: APIGatewayRestResolver, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def handle(app: ApiGatewayResolver, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Resolve the event with its correlation id set for the logs and echoed in the response."""
     cid = correlation_id(event)
     logger.set_correlation_id(cid)

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 from pydantic import BaseModel
 
 from labcore import http
@@ -23,7 +24,7 @@ class Thing(BaseModel):
     name: str
 
 
-def make_app() -> APIGatewayRestResolver:
+def make_app() -> ApiGatewayResolver:
     app = http.resolver()
 
     @app.post("/things")
@@ -52,7 +53,7 @@ def make_app() -> APIGatewayRestResolver:
 
 
 @functools.cache
-def app() -> APIGatewayRestResolver:
+def app() -> ApiGatewayResolver:
     """Built on first use, not at import (under `make mutate` the mutants activate per test)."""
     return make_app()
 
