@@ -168,5 +168,8 @@ def handle(app: ApiGatewayResolver, event: dict[str, Any], context: LambdaContex
     cid = correlation_id(event)
     logger.set_correlation_id(cid)
     response = app.resolve(event, context)
-    response.setdefault("multiValueHeaders", {})[CORRELATION_HEADER] = [cid]
+    if "multiValueHeaders" in response:  # a REST API's response (payload 2.0 has only `headers`)
+        response["multiValueHeaders"][CORRELATION_HEADER] = [cid]
+    else:
+        response.setdefault("headers", {})[CORRELATION_HEADER] = cid
     return response
