@@ -1,14 +1,11 @@
-"""The events API's service against the lab's Postgres: rows, outbox, outcomes, round trips, races."""
+"""The events API's service against the lab's Postgres: rows, outbox, outcomes, round trips, reads."""
 
 from __future__ import annotations
 
-import random
-import threading
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
 
 import psycopg
 import pytest
@@ -17,76 +14,12 @@ from psycopg.rows import DictRow, dict_row
 from events_api import service
 from events_api.models import CarEvent
 from integration.conftest import RoundTripCounter
-from labcore import db
+from integration.events_support import car_event, car_id, connect, ingest, rows_of, total_rows
+from labcore import db, outbox
 from labcore.errors import NotFound, Unavailable
-from tests_support import app_conninfo, poll
+from tests_support import app_conninfo
 
 pytestmark = pytest.mark.usefixtures("app_environment")
-
-
-def car_id() -> str:
-    return f"CAR-{uuid.uuid4().hex[:12]}"
-
-
-def car_event(
-    event_id: uuid.UUID | None = None, entity_ids: Sequence[str] = (), mileage: int = 0, **header: str
-) -> CarEvent:
-    """A valid event with one entity per id (one new car when none are given)."""
-    entities = [
-        {
-            "entityHeader": {
-                "entityId": entity_id,
-                "entityType": "Car",
-                "createdAt": "2024-01-15T10:30:00Z",
-                "updatedAt": "2024-01-15T10:30:00Z",
-            },
-            "id": entity_id,
-            "vin": "5TDJKRFH4LS123456",
-            "make": "Tesla",
-            "model": "Model S",
-            "year": 2025,
-            "color": "Midnight Silver",
-            "mileage": mileage,
-            "lastServiceDate": "2024-01-15T10:30:00Z",
-            "totalBalance": "1250.50",
-            "lastLoanPaymentDate": None,
-            "owner": "John Doe",
-        }
-        for entity_id in entity_ids or [car_id()]
-    ]
-    event_header = {
-        "uuid": str(event_id or uuid.uuid4()),
-        "eventName": "Car Created",
-        "eventType": "CarCreated",
-        "createdDate": "2024-01-15T10:30:00Z",
-        "savedDate": "2024-01-15T11:30:05+01:00",
-        **header,
-    }
-    return CarEvent.model_validate({"eventHeader": event_header, "entities": entities})
-
-
-def ingest(events: Sequence[CarEvent], headers: dict[str, str] | None = None) -> list[service.Outcome]:
-    return db.run_in_transaction(lambda conn: service.ingest(conn, events, headers or {}))
-
-
-def rows_of(admin_db: psycopg.Connection[DictRow], events: Sequence[CarEvent]) -> tuple[int, int, int]:
-    """car_events, car_event_entities and outbox rows of these events' uuids."""
-    ids = [event.event_id for event in events]
-    row = admin_db.execute(
-        "SELECT (SELECT count(*) FROM car_events WHERE event_id = ANY(%(ids)s)) AS events,"
-        " (SELECT count(*) FROM car_event_entities WHERE event_id = ANY(%(ids)s)) AS entities,"
-        " (SELECT count(*) FROM outbox WHERE payload->>'eventId' = ANY(%(ids)s::text[])) AS outbox",
-        {"ids": ids},
-    ).fetchone()
-    assert row is not None
-    return row["events"], row["entities"], row["outbox"]
-
-
-def total_rows(admin_db: psycopg.Connection[DictRow]) -> dict[str, Any] | None:
-    return admin_db.execute(
-        "SELECT (SELECT count(*) FROM car_events) AS events,"
-        " (SELECT count(*) FROM car_event_entities) AS entities, (SELECT count(*) FROM outbox) AS outbox"
-    ).fetchone()
 
 
 # --- created, duplicate, conflict -----------------------------------------------------------------
@@ -198,8 +131,9 @@ def test_an_item_conflicting_with_the_store_stays_a_conflict_when_repeated(
 def test_outbox_rows_of_one_car_follow_the_request_order(admin_db: psycopg.Connection[DictRow]) -> None:
     car = car_id()
     # The later update has the smaller uuid: the events are inserted in uuid order, the messages not.
-    created = car_event(uuid.UUID(int=(1 << 127) + random.getrandbits(64)), [car])
-    updated = car_event(uuid.UUID(int=random.getrandbits(64)), [car], mileage=120, eventType="CarUpdated")
+    smaller, larger = sorted([uuid.uuid4(), uuid.uuid4()])
+    created = car_event(larger, [car])
+    updated = car_event(smaller, [car], mileage=120, eventType="CarUpdated")
     assert ingest([created, updated]) == ["created", "created"]
     messages = admin_db.execute(
         "SELECT payload->>'eventId' AS event_id FROM outbox WHERE aggregate_id = %s ORDER BY outbox_id",
@@ -212,6 +146,31 @@ def test_an_empty_request_writes_nothing(admin_db: psycopg.Connection[DictRow]) 
     before = total_rows(admin_db)
     assert ingest([]) == []
     assert total_rows(admin_db) == before
+
+
+def test_enqueue_many_returns_the_ids_in_the_order_of_the_messages(
+    admin_db: psycopg.Connection[DictRow],
+) -> None:
+    names = [car_id() for _ in range(5)]
+    messages = [
+        outbox.Message("car", name, "car-events", "Test", {"n": n}, {}) for n, name in enumerate(names)
+    ]
+    ids = db.run_in_transaction(lambda conn: outbox.enqueue_many(conn, messages))
+    rows = admin_db.execute(
+        "SELECT outbox_id, aggregate_id, payload FROM outbox WHERE outbox_id = ANY(%s)", (ids,)
+    ).fetchall()
+    by_id = {row["outbox_id"]: (row["aggregate_id"], row["payload"]) for row in rows}
+    assert [by_id[outbox_id] for outbox_id in ids] == [(name, {"n": n}) for n, name in enumerate(names)]
+    assert ids == sorted(ids), "the dispatcher sends in id order"
+    single = db.run_in_transaction(lambda conn: outbox.enqueue(conn, **vars(messages[0])))
+    assert single > ids[-1]
+    assert db.run_in_transaction(lambda conn: outbox.enqueue_many(conn, [])) == []
+
+
+def test_enqueue_many_refuses_to_write_outside_a_transaction() -> None:
+    message = outbox.Message("car", car_id(), "car-events", "Test", {}, {})
+    with connect() as conn, pytest.raises(RuntimeError, match="open transaction"):
+        outbox.enqueue_many(conn, [message])
 
 
 # --- the transaction boundary ---------------------------------------------------------------------
@@ -270,87 +229,6 @@ def test_round_trips_do_not_grow_with_the_number_of_events(
     assert new == {1: 5, 10: 5, 100: 5}
     assert replayed == {1: 4, 10: 4, 100: 4}
     assert mixed == {1: 6, 10: 6, 100: 6}
-
-
-# --- concurrency ----------------------------------------------------------------------------------
-def connect() -> psycopg.Connection[DictRow]:
-    return psycopg.connect(**app_conninfo(), autocommit=True, row_factory=dict_row)
-
-
-def in_thread(work: Callable[[], list[service.Outcome]]) -> tuple[threading.Thread, list[Any]]:
-    result: list[Any] = []
-
-    def run() -> None:
-        try:
-            result.append(work())
-        except BaseException as exc:  # asserted by the caller
-            result.append(exc)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread, result
-
-
-@pytest.mark.parametrize(
-    ("same_body", "first_commits", "expected"),
-    [(True, True, "duplicate"), (False, True, "conflict"), (True, False, "created")],
-)
-def test_a_request_waits_for_a_concurrent_one_with_the_same_uuid(
-    admin_db: psycopg.Connection[DictRow], same_body: bool, first_commits: bool, expected: str
-) -> None:
-    event = car_event()
-    second = event if same_body else car_event(event.event_id, mileage=1)
-    with psycopg.connect(**app_conninfo(), row_factory=dict_row) as first_conn, connect() as second_conn:
-        assert service.ingest(first_conn, [event], {}) == ["created"]  # its transaction stays open
-
-        def second_request() -> list[service.Outcome]:
-            with second_conn.transaction():
-                return service.ingest(second_conn, [second], {})
-
-        thread, result = in_thread(second_request)
-
-        def waiting_for_the_first() -> bool:
-            row = admin_db.execute(
-                "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", (second_conn.info.backend_pid,)
-            ).fetchone()
-            return row is not None and row["wait_event_type"] == "Lock"
-
-        poll(waiting_for_the_first, timeout=10, interval=0.01, what="the second insert to wait for the first")
-        if first_commits:
-            first_conn.commit()
-        else:
-            first_conn.rollback()
-        thread.join(timeout=10)
-    assert result == [[expected]]
-    assert rows_of(admin_db, [event]) == (1, 1, 1)
-
-
-def test_concurrent_bulks_sharing_uuids_in_any_order_store_each_event_once(
-    admin_db: psycopg.Connection[DictRow],
-) -> None:
-    events = [car_event() for _ in range(40)]
-    barrier = threading.Barrier(8)
-
-    def request(seed: int) -> Callable[[], list[service.Outcome]]:
-        shuffled = random.Random(seed).sample(events, len(events))  # noqa: S311 (an order, not a secret)
-
-        def run() -> list[service.Outcome]:
-            with connect() as conn:
-                barrier.wait(timeout=30)
-                with conn.transaction():
-                    outcomes = service.ingest(conn, shuffled, {})
-            return [outcomes[shuffled.index(event)] for event in events]  # back to one order
-
-        return run
-
-    started = [in_thread(request(seed)) for seed in range(8)]
-    for thread, _ in started:
-        thread.join(timeout=60)
-    results = [result[0] for _, result in started]
-    assert not [r for r in results if isinstance(r, BaseException)], "no deadlock, no error"
-    for position in range(len(events)):
-        assert sorted(outcomes[position] for outcomes in results) == ["created"] + ["duplicate"] * 7
-    assert rows_of(admin_db, events) == (40, 40, 40)
 
 
 # --- the projection and the health check ----------------------------------------------------------
