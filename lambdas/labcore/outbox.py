@@ -7,6 +7,8 @@ dispatcher listening there publishes the rows within milliseconds of the commit.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -14,6 +16,52 @@ from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 
 NOTIFY_CHANNEL = "outbox_enqueued"  # spelled in the trigger of db/migrations/0004 too
+
+# One statement for any number of rows. ORDER BY ordinality makes the identity follow the input
+# order, so the ids of one aggregate's messages are in the order they were given (FIFO groups).
+_INSERT_MANY = (
+    "INSERT INTO outbox (aggregate_type, aggregate_id, topic, event_type, payload, headers)"
+    " SELECT aggregate_type, aggregate_id, topic, event_type, payload, headers"
+    " FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::jsonb[], %s::jsonb[])"
+    " WITH ORDINALITY AS m (aggregate_type, aggregate_id, topic, event_type, payload, headers, position)"
+    " ORDER BY position"
+    " RETURNING outbox_id"
+)
+
+
+@dataclass(frozen=True)
+class Message:
+    """One outbox row to write; the dispatcher publishes `payload` to the queue of `topic`."""
+
+    aggregate_type: str
+    aggregate_id: str
+    topic: str
+    event_type: str
+    payload: dict[str, Any]
+    headers: dict[str, str]
+
+
+def enqueue_many(conn: psycopg.Connection[DictRow], messages: Sequence[Message]) -> list[int]:
+    """Insert the outbox rows in one round trip; they commit or roll back with the rows beside them.
+
+    Returns their outbox ids in the order of `messages`.
+    """
+    if not conn.info.transaction_status:
+        raise RuntimeError("outbox.enqueue needs an open transaction: the event must commit with its rows")
+    if not messages:
+        return []
+    rows = conn.execute(
+        _INSERT_MANY,
+        (
+            [m.aggregate_type for m in messages],
+            [m.aggregate_id for m in messages],
+            [m.topic for m in messages],
+            [m.event_type for m in messages],
+            [Jsonb(m.payload) for m in messages],
+            [Jsonb(m.headers) for m in messages],
+        ),
+    ).fetchall()
+    return sorted(int(row["outbox_id"]) for row in rows)  # ids grew in input order
 
 
 def enqueue(
@@ -27,12 +75,6 @@ def enqueue(
     headers: dict[str, str],
 ) -> int:
     """Insert one outbox row; it commits or rolls back with the business rows beside it."""
-    if not conn.info.transaction_status:
-        raise RuntimeError("outbox.enqueue needs an open transaction: the event must commit with its rows")
-    row = conn.execute(
-        "INSERT INTO outbox (aggregate_type, aggregate_id, topic, event_type, payload, headers)"
-        " VALUES (%s, %s, %s, %s, %s, %s) RETURNING outbox_id",
-        (aggregate_type, aggregate_id, topic, event_type, Jsonb(payload), Jsonb(headers)),
-    ).fetchone()
-    assert row is not None
-    return int(row["outbox_id"])
+    message = Message(aggregate_type, aggregate_id, topic, event_type, payload, headers)
+    [outbox_id] = enqueue_many(conn, [message])
+    return outbox_id

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
+import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -49,3 +53,101 @@ def app_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     reset_labcore()
     yield
     reset_labcore()
+
+
+class RoundTripCounter:
+    """A TCP proxy in front of the lab's Postgres counting the requests clients wait on.
+
+    Counted on the wire, so no client code can hide a statement: each simple-protocol Query ('Q')
+    and each extended-protocol Sync ('S') is one round trip; a pipeline would count high, never low.
+    """
+
+    def __init__(self, conninfo: dict[str, Any]) -> None:
+        self.upstream = (str(conninfo["host"]), int(conninfo["port"]))
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.listener.getsockname()[1])
+        self.round_trips = 0
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def conninfo(self, conninfo: dict[str, Any]) -> dict[str, Any]:
+        """Connection settings through the proxy; no TLS or GSS request, the stream stays readable."""
+        return {
+            **conninfo,
+            "host": "127.0.0.1",
+            "port": self.port,
+            "sslmode": "disable",
+            "gssencmode": "disable",
+        }
+
+    def reset(self) -> None:
+        with self.lock:
+            self.round_trips = 0
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:  # closed: the fixture is done
+                return
+            server = socket.create_connection(self.upstream)
+            threading.Thread(target=self._client_to_server, args=(client, server), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(server, client), daemon=True).start()
+
+    def _client_to_server(self, client: socket.socket, server: socket.socket) -> None:
+        pending = bytearray()
+        started = False  # the startup message has no type byte; every later message has one
+        while data := _recv(client):
+            pending += data
+            while True:
+                if not started:
+                    if len(pending) < 4 or len(pending) < (size := int.from_bytes(pending[:4])):
+                        break
+                    started = True
+                else:
+                    if len(pending) < 5 or len(pending) < (size := int.from_bytes(pending[1:5]) + 1):
+                        break
+                    if pending[0] in b"QS":
+                        with self.lock:  # counted before the server can see it, so before any reply
+                            self.round_trips += 1
+                del pending[:size]
+            if not _send(server, data):
+                break
+        _close(server)
+
+    def _pipe(self, source: socket.socket, target: socket.socket) -> None:
+        while (data := _recv(source)) and _send(target, data):
+            pass
+        _close(target)
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def _recv(sock: socket.socket) -> bytes:
+    try:
+        return sock.recv(65536)
+    except OSError:
+        return b""
+
+
+def _send(sock: socket.socket, data: bytes) -> bool:
+    try:
+        sock.sendall(data)
+    except OSError:
+        return False
+    return True
+
+
+def _close(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # the other side may have gone first
+        sock.shutdown(socket.SHUT_RDWR)
+    sock.close()
+
+
+@pytest.fixture
+def round_trip_counter() -> Iterator[RoundTripCounter]:
+    """A proxy counting the round trips of the connections opened through it."""
+    counter = RoundTripCounter(app_conninfo())
+    yield counter
+    counter.close()
