@@ -139,6 +139,7 @@ FUNCTION_ENV = {
     "ping": {},
     "worker": {},
     "jobs_api": {"DISPATCHER_FUNCTION": "outbox-lab-dispatcher", "DISPATCH_NUDGE_INTERVAL_S": "1"},
+    "events_api": {"DISPATCHER_FUNCTION": "outbox-lab-dispatcher", "DISPATCH_NUDGE_INTERVAL_S": "1"},
     "dispatcher": {"TOPIC_QUEUES": '{"conversion-jobs": "outbox-lab-jobs"}', "DISPATCH_LINGER_S": "2"},
 }
 
@@ -177,9 +178,15 @@ def test_every_handler_fails_at_import_without_database_settings(function: str) 
     [
         ("jobs_api", "DISPATCHER_FUNCTION", None, "DISPATCHER_FUNCTION: Field required"),
         ("jobs_api", "DISPATCH_NUDGE_INTERVAL_S", "soon", "DISPATCH_NUDGE_INTERVAL_S: Input should be"),
+        ("events_api", "DISPATCHER_FUNCTION", None, "DISPATCHER_FUNCTION: Field required"),
         ("dispatcher", "TOPIC_QUEUES", None, "TOPIC_QUEUES: Field required"),
         ("dispatcher", "TOPIC_QUEUES", "jobs", "TOPIC_QUEUES: must be a JSON object"),
-        ("dispatcher", "TOPIC_QUEUES", '{"conversion_jobs": "q"}', "exactly the topics ['conversion-jobs']"),
+        (
+            "dispatcher",
+            "TOPIC_QUEUES",
+            '{"conversion_jobs": "q"}',
+            "exactly the topics ['conversion-jobs']",
+        ),
         ("dispatcher", "DISPATCH_BATCH_SIZE", "0", "DISPATCH_BATCH_SIZE: Input should be greater than 0"),
         ("dispatcher", "DISPATCH_LINGER_S", "-1", "DISPATCH_LINGER_S: Input should be greater than or equal"),
         ("dispatcher", "INBOX_RETENTION_HOURS", "never", "INBOX_RETENTION_HOURS: Input should be"),

@@ -1,0 +1,121 @@
+"""API Gateway adapter for the events API: parse, call the service in a transaction, map the outcome.
+
+The routes live on a Router, independent of the API type: `app` serves them behind the lab's REST
+API; behind an HTTP API (payload 2.0) on AWS, `http.resolver(APIGatewayHttpResolver)` includes the
+same router (docs/events.md), and nothing else changes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
+
+from events_api import service
+from events_api.models import MAX_BULK_EVENTS, CarEvent
+from labcore import db, http
+from labcore.config import load
+from labcore.errors import Conflict, FieldProblem, InvalidInput, Unavailable
+from labcore.nudge import DispatcherNudge, NudgeSettings
+
+# A bulk request of MAX_BULK_EVENTS full events fits (an event with one car is under 1 KiB).
+MAX_BULK_BYTES = 1024 * 1024
+BULK_STATUSES = ("created", "duplicate", "conflict", "invalid")
+
+logger = Logger()  # service name from POWERTOOLS_SERVICE_NAME, shared with labcore's child loggers
+settings = load(NudgeSettings)  # at import: a bad setting fails the cold start, never a request
+nudge = DispatcherNudge(settings.dispatcher_function, settings.dispatch_nudge_interval_s, "events-api")
+routes = Router()  # type: ignore[no-untyped-call]  # powertools leaves its __init__ unannotated
+
+
+def _headers_for_outbox() -> dict[str, str]:
+    headers = {"correlation_id": logger.get_correlation_id() or ""}
+    if trace_id := os.environ.get("_X_AMZN_TRACE_ID"):
+        headers["trace_id"] = trace_id
+    return headers
+
+
+def _ingest(events: list[CarEvent]) -> list[service.Outcome]:
+    headers = _headers_for_outbox()
+    outcomes = db.run_in_transaction(lambda conn: service.ingest(conn, events, headers))
+    if "created" in outcomes:
+        nudge()
+    return outcomes
+
+
+@routes.post("/api/v1/events")
+def create_event() -> Response[str]:
+    event = http.parse_body(routes, CarEvent)
+    [outcome] = _ingest([event])
+    logger.info("event received", extra={"event_id": str(event.event_id), "outcome": outcome})
+    if outcome == "conflict":
+        raise Conflict(f"event {event.event_id} was already received with a different body")
+    body = {
+        "eventId": str(event.event_id),
+        "duplicate": outcome == "duplicate",
+        "entities": len(event.entities),
+    }
+    return http.json_response(201 if outcome == "created" else 200, body)
+
+
+@routes.post("/api/v1/events/bulk")
+def create_events() -> Response[str]:
+    body = http.json_body(routes, max_bytes=MAX_BULK_BYTES)
+    items = body.get("events")
+    if set(body) != {"events"} or not isinstance(items, list):
+        raise InvalidInput(
+            'request body must be {"events": [...]}', [FieldProblem("events", "expected a list of events")]
+        )
+    if len(items) > MAX_BULK_EVENTS:
+        raise http.PayloadTooLarge(f"a bulk request holds at most {MAX_BULK_EVENTS} events, not {len(items)}")
+    if not items:
+        raise InvalidInput("events must not be empty", [FieldProblem("events", "expected 1 or more events")])
+
+    results: list[dict[str, Any]] = [{"index": index} for index in range(len(items))]
+    valid: list[tuple[int, CarEvent]] = []
+    for index, item in enumerate(items):
+        try:
+            valid.append((index, CarEvent.model_validate(item)))
+        except ValidationError as exc:
+            problems = http.validation_problems(exc)
+            results[index].update(
+                status="invalid", errors=[{"field": p.field, "message": p.message} for p in problems]
+            )
+    outcomes = _ingest([event for _, event in valid]) if valid else []
+    for (index, event), outcome in zip(valid, outcomes, strict=True):
+        results[index].update(eventId=str(event.event_id), status=outcome)
+    counts = Counter(result["status"] for result in results)
+    summary = {status: counts[status] for status in BULK_STATUSES}
+    logger.info("bulk received", extra={"events": len(items), "summary": summary})
+    return http.json_response(200, {"results": results, "summary": summary})
+
+
+@routes.get("/api/v1/events/health")
+def health() -> Response[str]:
+    try:
+        db.run_in_transaction(service.check_database)
+    except Unavailable as exc:
+        logger.warning("health: database unavailable", extra={"error": str(exc.__cause__ or exc).strip()})
+        return http.json_response(503, {"status": "unavailable", "database": "unavailable"})
+    return http.json_response(200, {"status": "ok", "database": "ok"})
+
+
+@routes.get("/api/v1/entities/<entity_id>")
+def get_entity(entity_id: str) -> Response[str]:
+    entity = db.run_in_transaction(lambda conn: service.get_entity(conn, entity_id))
+    return http.json_response(200, entity)
+
+
+app = http.resolver()
+app.include_router(routes)
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return http.handle(app, event, context)
