@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import (
@@ -38,7 +38,7 @@ class _Model(BaseModel):
 
 class EntityHeader(_Model):
     entity_id: Text = Field(alias="entityId")
-    entity_type: Text = Field(alias="entityType")
+    entity_type: Literal["Car"] = Field(alias="entityType")  # the projection is of cars only
     created_at: AwareDatetime = Field(alias="createdAt")
     updated_at: AwareDatetime = Field(alias="updatedAt")
 

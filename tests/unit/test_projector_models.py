@@ -62,6 +62,10 @@ def without(path: str) -> dict[str, Any]:
         ),
         (car_event(id="CAR-OTHER"), "entity: Value error, id must equal entityHeader.entityId"),
         (car_event(make=""), "entity.make: String should have at least 1 character"),
+        (
+            car_event(entityHeader={**car_event()["entity"]["entityHeader"], "entityType": "Truck"}),
+            "entityType",
+        ),
     ],
 )
 def test_a_payload_that_is_not_a_car_event_is_poison_named_by_field(
