@@ -60,6 +60,18 @@ def test_a_failed_record_fails_the_rest_of_its_group_and_no_other(
     assert [key for key, _ in fake.calls] == ["1", "2", "3", "4", "6"], "a3 was never projected"
 
 
+def test_the_next_batch_of_a_warm_environment_projects_a_group_that_failed_before(
+    projector: tuple[ModuleType, FakeProjection],
+) -> None:
+    handler, fake = projector
+    failing = fifo_record({"n": 1, "fail": True}, group="CAR-A", outbox_id=1)
+    other = fifo_record({"n": 2}, group="CAR-B", outbox_id=2)
+    assert run(handler, failing, other) == [failing["messageId"]]
+    retried = fifo_record({"n": 1}, group="CAR-A", outbox_id=1, receive_count=2)
+    assert run(handler, retried) == []
+    assert [key for key, _ in fake.calls] == ["1", "2", "1"]
+
+
 def test_a_poison_message_stops_its_group_and_is_logged_with_context(
     projector: tuple[ModuleType, FakeProjection], caplog: pytest.LogCaptureFixture
 ) -> None:
