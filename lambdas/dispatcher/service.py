@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -13,6 +14,8 @@ import psycopg
 from psycopg.rows import DictRow
 
 SQS_BATCH = 10
+FIFO_SUFFIX = ".fifo"  # SQS names every FIFO queue so, and its URL ends with the name
+GROUP_ID = re.compile(r"[!-~]{1,128}")  # what SQS accepts as a MessageGroupId: printable ASCII, no space
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class OutboxMessage:
     event_type: str
     payload: dict[str, Any]
     headers: dict[str, str]
+    aggregate_id: str = ""  # the message group on a FIFO queue; claim always sets it
 
 
 @dataclass(frozen=True)
@@ -81,8 +85,21 @@ class PassResult:
 class SqsPublisher:
     """SendMessageBatch to the queue of each message's topic; reads the Failed list of every call.
 
-    The calls of one claim go out `concurrency` at a time: each is a network round trip, and the
-    boto3 client is thread-safe.
+    Calls go out `concurrency` at a time: each is a network round trip, and the boto3 client is
+    thread-safe. On a FIFO queue (URL ending in .fifo) an entry's MessageGroupId is the row's
+    aggregate_id and its MessageDeduplicationId the outbox id (SQS drops a re-send within 5 minutes,
+    e.g. after a crash between publishing and the commit), and a pass keeps each group in order:
+    - a group's entries go out in outbox_id order, in waves: wave n carries the n-th entry of each
+      group, and starts once every call of wave n-1 has been answered, so no two calls in flight
+      carry the same group and no call carries a group twice;
+    - once an entry of a group fails, the group's later entries of the pass are not sent: they fail
+      "held behind outbox id N" and back off like any failure.
+
+    What remains unordered, and is safe because a consumer keeps the newest state by the event's
+    own timestamp (the car projection's updatedAt guard): two dispatchers may interleave one group
+    across their claims; a row backing off after a failure can be overtaken by a later row of its
+    group, claimed in a later pass before the row is due again; outbox_id is the order of insertion,
+    not of commit.
     """
 
     def __init__(self, sqs: Any, queue_urls: dict[str, str], concurrency: int = 4) -> None:
@@ -92,31 +109,34 @@ class SqsPublisher:
 
     def publish(self, messages: list[OutboxMessage]) -> list[PublishFailure]:
         failures: list[PublishFailure] = []
-        by_queue: dict[str, list[dict[str, Any]]] = {}
+        standard: dict[str, list[dict[str, Any]]] = {}
+        fifo: dict[str, list[OutboxMessage]] = {}
         for message in messages:
             url = self.queue_urls.get(message.topic)
             if url is None:
                 failures.append(PublishFailure(message.outbox_id, f"no queue for topic {message.topic!r}"))
-                continue
-            try:
-                entry = sqs_entry(message)
-            except (AttributeError, TypeError, ValueError) as exc:
-                # A row written by hand (JSON null headers, say) fails alone, never the whole pass.
-                failures.append(
-                    PublishFailure(message.outbox_id, f"unpublishable row: {type(exc).__name__}: {exc}")
-                )
-                continue
-            by_queue.setdefault(url, []).append(entry)
-        calls = [
-            (url, queued[start : start + SQS_BATCH])
-            for url, queued in by_queue.items()
-            for start in range(0, len(queued), SQS_BATCH)
-        ]
-        for failed in self._pool.map(lambda call: self._send(*call), calls):
-            failures += failed
+            elif url.endswith(FIFO_SUFFIX):
+                fifo.setdefault(url, []).append(message)
+            elif (entry := _entry(message, False, failures)) is not None:
+                standard.setdefault(url, []).append(entry)
+        waves = {url: _waves(queued) for url, queued in fifo.items()}
+        held: dict[tuple[str, str], int] = {}  # (FIFO queue, group) -> its first failed outbox id
+        calls = [call for url, entries in standard.items() for call in _calls(url, entries)]
+        for wave in range(max((len(w) for w in waves.values()), default=0) or 1):
+            for url, queue_waves in waves.items():
+                if wave < len(queue_waves):
+                    calls += _calls(url, _unheld(url, queue_waves[wave], held, failures))
+            for (url, entries), failed in zip(calls, self._pool.map(self._send, calls), strict=True):
+                failures += failed
+                groups = {entry["Id"]: entry.get("MessageGroupId") for entry in entries}
+                for failure in failed:
+                    if (group := groups.get(str(failure.outbox_id))) is not None:
+                        held.setdefault((url, group), failure.outbox_id)
+            calls = []
         return failures
 
-    def _send(self, url: str, entries: list[dict[str, Any]]) -> list[PublishFailure]:
+    def _send(self, call: tuple[str, list[dict[str, Any]]]) -> list[PublishFailure]:
+        url, entries = call
         try:
             response = self.sqs.send_message_batch(QueueUrl=url, Entries=entries)
         except Exception as exc:  # the whole call failed: every entry is retried later
@@ -127,9 +147,54 @@ class SqsPublisher:
         ]
 
 
-def sqs_entry(message: OutboxMessage) -> dict[str, Any]:
-    """A SendMessageBatch entry: the payload as body, routing and tracing data as attributes."""
-    return {
+def _entry(message: OutboxMessage, fifo: bool, failures: list[PublishFailure]) -> dict[str, Any] | None:
+    try:
+        return sqs_entry(message, fifo=fifo)
+    except (AttributeError, TypeError, ValueError) as exc:
+        # A row written by hand (JSON null headers, say) fails alone, never the whole pass.
+        failures.append(PublishFailure(message.outbox_id, f"unpublishable row: {type(exc).__name__}: {exc}"))
+        return None
+
+
+def _waves(messages: list[OutboxMessage]) -> list[list[OutboxMessage]]:
+    """A FIFO queue's messages by wave: wave n holds the n-th message of each group, by outbox id."""
+    waves: list[list[OutboxMessage]] = []
+    seen: dict[str, int] = {}
+    for message in sorted(messages, key=lambda m: m.outbox_id):
+        position = seen.get(message.aggregate_id, 0)
+        seen[message.aggregate_id] = position + 1
+        if position == len(waves):
+            waves.append([])
+        waves[position].append(message)
+    return waves
+
+
+def _unheld(
+    url: str, wave: list[OutboxMessage], held: dict[tuple[str, str], int], failures: list[PublishFailure]
+) -> list[dict[str, Any]]:
+    """The wave's entries whose group has not failed in this pass; the others fail, held behind it."""
+    entries = []
+    for message in wave:
+        group = (url, message.aggregate_id)
+        if group in held:
+            failures.append(PublishFailure(message.outbox_id, f"held behind outbox id {held[group]}"))
+        elif (entry := _entry(message, True, failures)) is None:
+            held[group] = message.outbox_id
+        else:
+            entries.append(entry)
+    return entries
+
+
+def _calls(url: str, entries: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    return [(url, entries[start : start + SQS_BATCH]) for start in range(0, len(entries), SQS_BATCH)]
+
+
+def sqs_entry(message: OutboxMessage, *, fifo: bool = False) -> dict[str, Any]:
+    """A SendMessageBatch entry: the payload as body, routing and tracing data as attributes.
+
+    On a FIFO queue the row's aggregate is the message group and its outbox id the deduplication id.
+    """
+    entry = {
         "Id": str(message.outbox_id),
         "MessageBody": json.dumps(message.payload),
         "MessageAttributes": {
@@ -142,12 +207,18 @@ def sqs_entry(message: OutboxMessage) -> dict[str, Any]:
             },
         },
     }
+    if fifo:
+        if not GROUP_ID.fullmatch(message.aggregate_id):
+            raise ValueError(f"aggregate_id {message.aggregate_id!r} is not a valid SQS message group id")
+        entry["MessageGroupId"] = message.aggregate_id
+        entry["MessageDeduplicationId"] = str(message.outbox_id)
+    return entry
 
 
 def claim(conn: psycopg.Connection[DictRow], batch_size: int) -> list[OutboxMessage]:
     """Lock the oldest due rows; rows another dispatcher holds are skipped, not waited for."""
     rows = conn.execute(
-        "SELECT outbox_id, topic, event_type, payload, headers FROM outbox"
+        "SELECT outbox_id, topic, event_type, payload, headers, aggregate_id FROM outbox"
         " WHERE published_at IS NULL AND parked_at IS NULL AND next_attempt_at <= now()"
         " ORDER BY next_attempt_at, outbox_id LIMIT %s FOR UPDATE SKIP LOCKED",
         (batch_size,),

@@ -1,10 +1,13 @@
-"""SqsPublisher with a recording client: entries, batches of ten per queue, and the Failed list."""
+"""SqsPublisher with a recording client: entries, batches of ten per queue, the Failed list, FIFO order."""
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from typing import Any
+
+import pytest
 
 from dispatcher.service import OutboxMessage, SqsPublisher, sqs_entry
 
@@ -95,3 +98,157 @@ def test_a_row_that_cannot_become_a_message_fails_alone() -> None:
     failures = publisher.publish([message(1), broken, message(3)])
     assert [(f.outbox_id, f.error.split(":")[0]) for f in failures] == [(2, "unpublishable row")]
     assert [e["Id"] for call in sqs.calls for e in call["Entries"]] == ["1", "3"]
+
+
+# FIFO queues: the row's aggregate is the message group, its outbox id the deduplication id, and one
+# pass keeps each group's order.
+
+
+class FifoSqs(RecordingSqs):
+    """Also records when each call starts and ends, to tell calls that were in flight together."""
+
+    def __init__(self, failed_ids: set[str] | None = None, raise_for: set[str] | None = None) -> None:
+        super().__init__(failed_ids)
+        self.raise_for = raise_for or set()
+        self.events: list[tuple[str, int]] = []  # ("start" | "end", call number)
+
+    def send_message_batch(self, *, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:
+        with self.lock:
+            number = len(self.calls)
+            self.events.append(("start", number))
+        response = super().send_message_batch(QueueUrl=QueueUrl, Entries=Entries)
+        time.sleep(0.02)  # widens the window in which concurrent calls overlap
+        with self.lock:
+            self.events.append(("end", number))
+        if self.raise_for & {e["Id"] for e in Entries}:
+            raise ConnectionError("endpoint unreachable")
+        return response
+
+    def sent_ids(self) -> list[int]:
+        return [int(e["Id"]) for call in self.calls for e in call["Entries"]]
+
+    def overlapping(self) -> list[tuple[int, int]]:
+        """Pairs of calls, by number, that were in flight at the same time."""
+        in_flight: set[int] = set()
+        pairs = []
+        for kind, number in self.events:
+            if kind == "start":
+                pairs += [(other, number) for other in sorted(in_flight)]
+                in_flight.add(number)
+            else:
+                in_flight.discard(number)
+        return pairs
+
+
+FIFO_URL = "http://sqs/000000000000/outbox-lab-car-events.fifo"
+
+
+def car(outbox_id: int, car_id: str) -> OutboxMessage:
+    return OutboxMessage(outbox_id, "cars", "CarUpdated", {"n": outbox_id}, {"correlation_id": "c"}, car_id)
+
+
+def groups_of_calls(sqs: FifoSqs) -> list[list[tuple[str, int]]]:
+    return [[(e["MessageGroupId"], int(e["Id"])) for e in call["Entries"]] for call in sqs.calls]
+
+
+def test_a_fifo_entry_is_grouped_by_its_aggregate_and_deduplicated_by_its_outbox_id() -> None:
+    entry = sqs_entry(car(41, "CAR-2024-001"), fifo=True)
+    assert (entry["MessageGroupId"], entry["MessageDeduplicationId"]) == ("CAR-2024-001", "41")
+    assert entry["MessageAttributes"]["outbox_id"] == {"DataType": "Number", "StringValue": "41"}
+    assert "MessageGroupId" not in sqs_entry(car(41, "CAR-2024-001"))
+
+
+def test_only_queues_named_fifo_get_group_and_deduplication_ids() -> None:
+    sqs = RecordingSqs()
+    publisher = SqsPublisher(sqs, {"cars": FIFO_URL, "jobs": "http://sqs/000000000000/jobs-nofifo"})
+    assert publisher.publish([car(1, "CAR-1"), OutboxMessage(2, "jobs", "j", {}, {}, "CAR-1")]) == []
+    entries = {call["QueueUrl"]: call["Entries"][0] for call in sqs.calls}
+    assert entries[FIFO_URL]["MessageGroupId"] == "CAR-1"
+    assert "MessageGroupId" not in entries["http://sqs/000000000000/jobs-nofifo"]
+    assert "MessageDeduplicationId" not in entries["http://sqs/000000000000/jobs-nofifo"]
+
+
+def test_distinct_groups_still_go_ten_per_call() -> None:
+    sqs = FifoSqs()
+    messages = [car(i, f"CAR-{i}") for i in range(1, 24)]
+    assert SqsPublisher(sqs, {"cars": FIFO_URL}).publish(messages) == []
+    assert sorted(len(call["Entries"]) for call in sqs.calls) == [3, 10, 10]
+    assert sorted(sqs.sent_ids()) == list(range(1, 24))
+
+
+def test_a_groups_entries_go_out_in_outbox_order_one_call_at_a_time() -> None:
+    sqs = FifoSqs()
+    claimed = [car(9, "A"), car(2, "B"), car(5, "A"), car(1, "A"), car(7, "B"), car(3, "C")]
+    assert SqsPublisher(sqs, {"cars": FIFO_URL}, concurrency=4).publish(claimed) == []
+    calls = groups_of_calls(sqs)
+    assert calls == [[("A", 1), ("B", 2), ("C", 3)], [("A", 5), ("B", 7)], [("A", 9)]]
+    assert sqs.overlapping() == [], "a wave waits for the one before it"
+
+
+def test_calls_of_one_wave_go_out_together_and_never_share_a_group() -> None:
+    sqs = FifoSqs()
+    messages = [car(i, f"CAR-{i % 25}") for i in range(50)]  # two updates of each of 25 cars
+    assert SqsPublisher(sqs, {"cars": FIFO_URL}, concurrency=4).publish(messages) == []
+    assert sorted(len(call["Entries"]) for call in sqs.calls[:3]) == [5, 10, 10]
+    assert sqs.overlapping(), "the calls of a wave are concurrent"
+    calls = groups_of_calls(sqs)
+    for first, second in sqs.overlapping():
+        shared = {g for g, _ in calls[first]} & {g for g, _ in calls[second]}
+        assert not shared, f"calls {first} and {second} were in flight together with {shared}"
+    for call in calls:
+        assert len({g for g, _ in call}) == len(call), "no call carries a group twice"
+    by_group: dict[str, list[int]] = {}
+    for call in calls:
+        for group, outbox_id in call:
+            by_group.setdefault(group, []).append(outbox_id)
+    assert all(ids == sorted(ids) for ids in by_group.values())
+
+
+def test_after_a_failed_entry_the_rest_of_its_group_is_held_other_groups_go_on() -> None:
+    sqs = FifoSqs(failed_ids={"4"})
+    claimed = [car(1, "A"), car(2, "B"), car(4, "A"), car(5, "B"), car(7, "A"), car(9, "A")]
+    failures = SqsPublisher(sqs, {"cars": FIFO_URL}).publish(claimed)
+    assert [(f.outbox_id, f.error) for f in failures] == [
+        (4, "Throttled: slow down"),
+        (7, "held behind outbox id 4"),
+        (9, "held behind outbox id 4"),
+    ]
+    assert sorted(sqs.sent_ids()) == [1, 2, 4, 5], "7 and 9 never reach SQS"
+
+
+def test_a_whole_call_failure_holds_every_group_of_the_call() -> None:
+    sqs = FifoSqs(raise_for={"1"})
+    claimed = [car(1, "A"), car(2, "B"), car(3, "A"), car(4, "B"), car(5, "C")]
+    failures = SqsPublisher(sqs, {"cars": FIFO_URL}).publish(claimed)
+    assert [(f.outbox_id, f.error) for f in failures] == [
+        (1, "ConnectionError: endpoint unreachable"),
+        (2, "ConnectionError: endpoint unreachable"),
+        (5, "ConnectionError: endpoint unreachable"),
+        (3, "held behind outbox id 1"),
+        (4, "held behind outbox id 2"),
+    ]
+
+
+def test_an_unpublishable_row_holds_its_group() -> None:
+    sqs = FifoSqs()
+    broken = OutboxMessage(2, "cars", "CarUpdated", {}, None, "A")  # type: ignore[arg-type]
+    failures = SqsPublisher(sqs, {"cars": FIFO_URL}).publish([car(1, "A"), broken, car(3, "A"), car(4, "B")])
+    assert [(f.outbox_id, f.error.split(":")[0]) for f in failures] == [
+        (2, "unpublishable row"),
+        (3, "held behind outbox id 2"),
+    ]
+    assert sorted(sqs.sent_ids()) == [1, 4]
+
+
+@pytest.mark.parametrize("group", ["", "CAR 1", "CAR-\u00e9", "x" * 129])
+def test_an_aggregate_id_sqs_would_refuse_as_a_group_fails_alone(group: str) -> None:
+    sqs = FifoSqs()
+    failures = SqsPublisher(sqs, {"cars": FIFO_URL}).publish([car(1, group), car(2, "B")])
+    assert [f.outbox_id for f in failures] == [1]
+    assert failures[0].error.startswith("unpublishable row: ValueError: aggregate_id"), failures[0].error
+    assert sqs.sent_ids() == [2]
+
+
+def test_the_longest_group_id_sqs_accepts_is_used_as_it_is() -> None:
+    group = "!~" + "x" * 126
+    assert sqs_entry(car(1, group), fifo=True)["MessageGroupId"] == group
