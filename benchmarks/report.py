@@ -21,7 +21,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 BLOCK = re.compile(r"<!-- figures: (?P<name>[\w-]+) -->\n(?P<body>.*?)<!-- /figures: (?P=name) -->", re.S)
 # Keys whose numbers are settings, counts or goals, not measurements.
-NOT_MEASURED = {"n", "rows", "jobs", "messages"}
+NOT_MEASURED = {"n", "rows", "jobs", "messages", "events", "rounds"}
 
 Row = tuple[str, str, str]
 
@@ -99,6 +99,18 @@ def relay_throughput(r: dict[str, Any]) -> Iterator[Row]:
     yield "dispatcher / ceiling", ceiling, f">= {num(targets['dispatcher_vs_ceiling'])}"
 
 
+def events_api(r: dict[str, Any]) -> Iterator[Row]:
+    bulk, latency = r["bulk_vs_single"], r["ingest_to_projection"]
+    events, rounds = num(bulk["events"]), num(bulk["rounds"])
+    yield f"{events} single `POST /api/v1/events`, median of {rounds}", f"{num(bulk['singles_ms'])} ms", ""
+    yield f"one bulk POST of {events} events, median of {rounds}", f"{num(bulk['bulk_ms'])} ms", ""
+    yield "singles / bulk", f"{num(bulk['speedup'])}x", f">= {num(bulk['target_speedup'])}x"
+    singles, bulked = num(bulk["singles_until_projected_ms"]), num(bulk["bulk_until_projected_ms"])
+    yield f"until all {events} cars are projected: singles, bulk", f"{singles} ms, {bulked} ms", ""
+    yield f"`POST /api/v1/events` ({num(latency['post_ms']['n'])} events)", spread(latency["post_ms"]), ""
+    yield "submit to projected", spread(latency["submit_to_projected_ms"]), ""
+
+
 def flattened(r: dict[str, Any], prefix: str = "") -> Iterator[Row]:
     """Any other results file: one row per value, named by its path in the JSON."""
     for key, value in r.items():
@@ -121,6 +133,7 @@ RENDERERS: dict[str, Callable[[dict[str, Any]], Iterator[Row]]] = {
     "jobs_api": jobs_api,
     "outbox_latency": outbox_latency,
     "relay_throughput": relay_throughput,
+    "events_api": events_api,
 }
 
 

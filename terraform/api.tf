@@ -116,6 +116,10 @@ resource "aws_api_gateway_deployment" "this" {
       aws_api_gateway_resource.proxy,
       aws_api_gateway_method.proxy_any,
       aws_api_gateway_integration.proxy_any,
+      aws_api_gateway_resource.api,
+      aws_api_gateway_resource.api_proxy,
+      aws_api_gateway_method.api_proxy_any,
+      aws_api_gateway_integration.api_proxy_any,
     ]))
   }
 

@@ -29,7 +29,7 @@ data "aws_iam_policy_document" "dispatcher" {
 
   statement {
     actions   = ["sqs:GetQueueUrl", "sqs:SendMessage"]
-    resources = [local.jobs_queue_arn]
+    resources = [local.jobs_queue_arn, local.car_events_queue_arn]
   }
 }
 
@@ -45,7 +45,10 @@ module "dispatcher" {
   timeout      = 60
   environment = merge(local.db_environment, {
     # Topic names are lambdas/labcore/topics.py's; the dispatcher refuses to start on a mismatch.
-    TOPIC_QUEUES           = jsonencode({ "conversion-jobs" = local.jobs_queue_name })
+    TOPIC_QUEUES = jsonencode({
+      "conversion-jobs" = local.jobs_queue_name
+      "car-events"      = local.car_events_queue_name
+    })
     DISPATCH_BATCH_SIZE    = tostring(var.dispatch_batch_size)
     DISPATCH_MAX_ATTEMPTS  = tostring(var.dispatch_max_attempts)
     OUTBOX_RETENTION_HOURS = tostring(var.outbox_retention_hours)

@@ -54,6 +54,21 @@ output "jobs_execute_api_url" {
   value       = "${local.api_execute_api_base}/jobs"
 }
 
+output "events_url" {
+  description = "POST /api/v1/events (and /bulk, GET /health below it) through the _user_request_ URL."
+  value       = "${local.api_user_request_base}/api/v1/events"
+}
+
+output "events_execute_api_url" {
+  description = "POST /api/v1/events through the /_aws/execute-api URL."
+  value       = "${local.api_execute_api_base}/api/v1/events"
+}
+
+output "entities_url" {
+  description = "GET /api/v1/entities/{entityId} (the projected car) through the _user_request_ URL."
+  value       = "${local.api_user_request_base}/api/v1/entities"
+}
+
 output "db_secret_arn" {
   description = "Secrets Manager secret holding the Lambdas' database credentials."
   value       = aws_secretsmanager_secret.db.arn
@@ -69,6 +84,16 @@ output "jobs_dlq_url" {
   value       = module.jobs_queue.dlq_url
 }
 
+output "car_events_queue_url" {
+  description = "FIFO queue the dispatcher publishes car events to (one message group per car)."
+  value       = module.car_events_queue.url
+}
+
+output "car_events_dlq_url" {
+  description = "Dead-letter queue of the car-events queue."
+  value       = module.car_events_queue.dlq_url
+}
+
 output "functions" {
   description = "Function names by role."
   value = {
@@ -76,6 +101,8 @@ output "functions" {
     jobs_api   = module.jobs_api_function.function_name
     dispatcher = module.dispatcher.function_name
     worker     = module.worker.function_name
+    events_api = module.events_api_function.function_name
+    projector  = module.projector.function_name
   }
 }
 
@@ -91,5 +118,9 @@ output "curl_examples" {
     "curl -s ${local.api_execute_api_base}/ping",
     "curl -s -X POST ${local.api_user_request_base}/jobs -H 'Content-Type: application/json' -d '{\"client_id\":\"acme\",\"source_currency\":\"USD\",\"target_currency\":\"EUR\",\"source_amount\":\"100.00\"}'",
     "curl -s ${local.api_user_request_base}/jobs/<job_id>",
+    "curl -s -X POST ${local.api_user_request_base}/api/v1/events -H 'Content-Type: application/json' -d @samples/events/valid/car-created.json",
+    "curl -s -X POST ${local.api_user_request_base}/api/v1/events/bulk -H 'Content-Type: application/json' -d @samples/events/bulk.json",
+    "curl -s ${local.api_user_request_base}/api/v1/events/health",
+    "curl -s ${local.api_user_request_base}/api/v1/entities/CAR-2024-001",
   ]
 }

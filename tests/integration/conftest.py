@@ -25,7 +25,7 @@ DB_VARIABLES = {
 }
 FUNCTION_SETTINGS = {
     "DISPATCHER_FUNCTION": "outbox-lab-dispatcher",
-    "TOPIC_QUEUES": '{"conversion-jobs": "outbox-lab-jobs"}',
+    "TOPIC_QUEUES": '{"conversion-jobs": "outbox-lab-jobs", "car-events": "outbox-lab-car-events.fifo"}',
 }
 if not any(os.environ.get(name) for name in ("DB_SECRET_ID", "DATABASE_URL", "DB_HOST")):
     os.environ.update({name: str(app_conninfo()[key]) for name, key in DB_VARIABLES.items()})

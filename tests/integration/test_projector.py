@@ -11,11 +11,11 @@ from typing import Any
 
 import psycopg
 import pytest
-from projector import handler as projector_handler
-from projector import service
 from projector_events import car_event, fifo_record
 from psycopg.rows import DictRow, dict_row
 
+from projector import handler as projector_handler
+from projector import service
 from tests_support import admin_conninfo, app_conninfo, lambda_context
 
 pytestmark = pytest.mark.usefixtures("app_environment")

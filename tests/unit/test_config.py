@@ -138,10 +138,19 @@ def test_database_url_without_a_host_is_named(monkeypatch: pytest.MonkeyPatch) -
 FUNCTION_ENV = {
     "ping": {},
     "worker": {},
+    "projector": {},
     "jobs_api": {"DISPATCHER_FUNCTION": "outbox-lab-dispatcher", "DISPATCH_NUDGE_INTERVAL_S": "1"},
     "events_api": {"DISPATCHER_FUNCTION": "outbox-lab-dispatcher", "DISPATCH_NUDGE_INTERVAL_S": "1"},
-    "dispatcher": {"TOPIC_QUEUES": '{"conversion-jobs": "outbox-lab-jobs"}', "DISPATCH_LINGER_S": "2"},
+    "dispatcher": {
+        "TOPIC_QUEUES": '{"conversion-jobs": "outbox-lab-jobs", "car-events": "outbox-lab-car-events.fifo"}',
+        "DISPATCH_LINGER_S": "2",
+    },
 }
+
+
+def test_every_function_is_import_tested() -> None:
+    lambdas = Path(__file__).resolve().parents[2] / "lambdas"
+    assert set(FUNCTION_ENV) == {path.parent.name for path in lambdas.glob("*/handler.py")}
 
 
 def import_handler(function: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -185,7 +194,7 @@ def test_every_handler_fails_at_import_without_database_settings(function: str) 
             "dispatcher",
             "TOPIC_QUEUES",
             '{"conversion_jobs": "q"}',
-            "exactly the topics ['conversion-jobs']",
+            "exactly the topics ['car-events', 'conversion-jobs']",
         ),
         ("dispatcher", "DISPATCH_BATCH_SIZE", "0", "DISPATCH_BATCH_SIZE: Input should be greater than 0"),
         ("dispatcher", "DISPATCH_LINGER_S", "-1", "DISPATCH_LINGER_S: Input should be greater than or equal"),

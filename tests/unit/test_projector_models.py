@@ -8,8 +8,9 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from projector.service import PoisonMessage, parse
 from projector_events import car_event
+
+from projector.service import PoisonMessage, parse
 
 
 def test_the_contracts_event_parses_with_exact_money_and_aware_times() -> None:

@@ -3,7 +3,8 @@ data "aws_region" "current" {}
 data "aws_caller_identity" "current" {}
 
 locals {
-  dlq_name = "${var.name}-dlq"
+  # A FIFO queue's name ends in .fifo, and its DLQ must be FIFO too: <name>-dlq.fifo.
+  dlq_name = var.fifo ? "${trimsuffix(var.name, ".fifo")}-dlq.fifo" : "${var.name}-dlq"
   # The DLQ's ARN is known before it exists, which lets both queues be created at the same time.
   dlq_arn = "arn:${data.aws_partition.current.partition}:sqs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:${local.dlq_name}"
   queue   = one(concat(aws_sqs_queue.after_dlq, aws_sqs_queue.beside_dlq))
@@ -11,6 +12,7 @@ locals {
 
 resource "aws_sqs_queue" "dlq" {
   name                      = local.dlq_name
+  fifo_queue                = var.fifo
   message_retention_seconds = 1209600 # the maximum: a failed message waits two weeks for a human
 }
 
@@ -19,6 +21,7 @@ resource "aws_sqs_queue" "after_dlq" {
   count = var.create_beside_dlq ? 0 : 1
 
   name                       = var.name
+  fifo_queue                 = var.fifo
   visibility_timeout_seconds = var.visibility_timeout_seconds
   receive_wait_time_seconds  = var.receive_wait_time_seconds
   redrive_policy = jsonencode({
@@ -33,6 +36,7 @@ resource "aws_sqs_queue" "beside_dlq" {
   count = var.create_beside_dlq ? 1 : 0
 
   name                       = var.name
+  fifo_queue                 = var.fifo
   visibility_timeout_seconds = var.visibility_timeout_seconds
   receive_wait_time_seconds  = var.receive_wait_time_seconds
   redrive_policy = jsonencode({

@@ -26,3 +26,14 @@ variable "create_beside_dlq" {
   description = "Create the queue at the same time as its DLQ (LocalStack); false waits for the DLQ first, as AWS requires."
   default     = false
 }
+
+variable "fifo" {
+  type        = bool
+  description = "A FIFO queue (and DLQ): ordered per message group, deduplicated by MessageDeduplicationId."
+  default     = false
+
+  validation {
+    condition     = var.fifo == endswith(var.name, ".fifo")
+    error_message = "A FIFO queue's name must end in .fifo, and only a FIFO queue's."
+  }
+}

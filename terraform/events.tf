@@ -1,0 +1,119 @@
+# The events ingestion API: events_api -> outbox -> dispatcher -> car-events FIFO queue (+ DLQ) -> projector.
+
+locals {
+  car_events_queue_name = "${var.name_prefix}-car-events.fifo"
+  car_events_queue_arn  = "arn:${data.aws_partition.current.partition}:sqs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:${local.car_events_queue_name}"
+}
+
+# Ordered per car: the dispatcher sends each row with MessageGroupId = the car's id and
+# MessageDeduplicationId = the outbox id, so one car's updates arrive in order, cars in parallel.
+module "car_events_queue" {
+  source = "./modules/queue"
+
+  name                       = local.car_events_queue_name
+  fifo                       = true
+  visibility_timeout_seconds = var.worker_timeout_s * (local.on_localstack ? 2 : 6)
+  max_receive_count          = var.jobs_max_receive_count
+  create_beside_dlq          = local.on_localstack
+}
+
+data "aws_iam_policy_document" "events_api" {
+  source_policy_documents = [data.aws_iam_policy_document.read_db_secret.json]
+
+  statement {
+    actions   = ["lambda:InvokeFunction"]
+    resources = [local.dispatcher_arn]
+  }
+}
+
+module "events_api_function" {
+  source = "./modules/function"
+
+  name         = "${var.name_prefix}-events-api"
+  handler      = "events_api.handler.handler"
+  zip_path     = local.function_zip["events_api"]
+  code         = aws_s3_object.function["events_api"]
+  layers       = local.layers
+  architecture = var.architecture
+  environment = merge(local.db_environment, {
+    DISPATCHER_FUNCTION       = local.dispatcher_name
+    DISPATCH_NUDGE_INTERVAL_S = tostring(var.dispatch_nudge_interval_s)
+  })
+  policy_json        = data.aws_iam_policy_document.events_api.json
+  log_retention_days = var.log_retention_days
+}
+
+# /api/{proxy+} is more specific than the jobs API's /{proxy+}: every /api/... path is the events API's.
+resource "aws_api_gateway_resource" "api" {
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  parent_id   = aws_api_gateway_rest_api.this.root_resource_id
+  path_part   = "api"
+}
+
+resource "aws_api_gateway_resource" "api_proxy" {
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  parent_id   = aws_api_gateway_resource.api.id
+  path_part   = "{proxy+}"
+}
+
+resource "aws_api_gateway_method" "api_proxy_any" {
+  rest_api_id   = aws_api_gateway_rest_api.this.id
+  resource_id   = aws_api_gateway_resource.api_proxy.id
+  http_method   = "ANY"
+  authorization = "NONE"
+}
+
+resource "aws_api_gateway_integration" "api_proxy_any" {
+  rest_api_id             = aws_api_gateway_rest_api.this.id
+  resource_id             = aws_api_gateway_resource.api_proxy.id
+  http_method             = aws_api_gateway_method.api_proxy_any.http_method
+  type                    = "AWS_PROXY"
+  integration_http_method = "POST"
+  uri                     = module.events_api_function.invoke_arn
+}
+
+resource "aws_lambda_permission" "api_events" {
+  statement_id  = "AllowApiGatewayInvoke"
+  action        = "lambda:InvokeFunction"
+  function_name = module.events_api_function.function_name
+  principal     = "apigateway.amazonaws.com"
+  source_arn    = "${aws_api_gateway_rest_api.this.execution_arn}/*/*"
+}
+
+data "aws_iam_policy_document" "projector" {
+  source_policy_documents = [data.aws_iam_policy_document.read_db_secret.json]
+
+  statement {
+    actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"]
+    resources = [module.car_events_queue.arn]
+  }
+}
+
+module "projector" {
+  source = "./modules/function"
+
+  name               = "${var.name_prefix}-projector"
+  handler            = "projector.handler.handler"
+  zip_path           = local.function_zip["projector"]
+  code               = aws_s3_object.function["projector"]
+  layers             = local.layers
+  architecture       = var.architecture
+  timeout            = var.worker_timeout_s
+  environment        = local.db_environment
+  policy_json        = data.aws_iam_policy_document.projector.json
+  log_retention_days = var.log_retention_days
+}
+
+resource "aws_lambda_event_source_mapping" "car_events" {
+  event_source_arn        = module.car_events_queue.arn
+  function_name           = module.projector.arn
+  batch_size              = 10 # the most a FIFO queue allows; FIFO takes no batching window
+  function_response_types = ["ReportBatchItemFailures"]
+
+  lifecycle {
+    precondition {
+      condition     = var.inbox_retention_hours * 3600 > max(module.car_events_queue.message_retention_seconds, module.car_events_queue.dlq_message_retention_seconds)
+      error_message = "inbox_retention_hours must exceed the car-events queue's and its DLQ's message retention."
+    }
+  }
+}
