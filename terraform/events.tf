@@ -105,10 +105,14 @@ module "projector" {
 }
 
 resource "aws_lambda_event_source_mapping" "car_events" {
-  event_source_arn        = module.car_events_queue.arn
-  function_name           = module.projector.arn
-  batch_size              = 10 # the most a FIFO queue allows; FIFO takes no batching window
-  function_response_types = ["ReportBatchItemFailures"]
+  event_source_arn = module.car_events_queue.arn
+  function_name    = module.projector.arn
+  # On AWS: 10, the most a FIFO queue allows, and no batching window (FIFO mappings take none). On
+  # LocalStack: the worker's tuning (docs/outbox.md), batch size 1 and a long-poll window, else its
+  # poller backs off ~1 s after every empty short poll and each event waits for that.
+  batch_size                         = local.on_localstack ? var.worker_batch_size : 10
+  maximum_batching_window_in_seconds = local.on_localstack ? var.worker_batching_window_s : null
+  function_response_types            = ["ReportBatchItemFailures"]
 
   lifecycle {
     precondition {
