@@ -24,8 +24,10 @@ from labcore.config import load
 from labcore.errors import Conflict, FieldProblem, InvalidInput, Unavailable
 from labcore.nudge import DispatcherNudge, NudgeSettings
 
-# A bulk request of MAX_BULK_EVENTS full events fits (an event with one car is under 1 KiB).
-MAX_BULK_BYTES = 1024 * 1024
+# An event of MAX_ENTITIES cars is about 20 KB, one car under 1 KB: room for both, and for a bulk of
+# MAX_BULK_EVENTS such events well inside a synchronous Lambda invocation's 6 MB.
+MAX_EVENT_BYTES = 64 * 1024
+MAX_BULK_BYTES = 4 * 1024 * 1024
 BULK_STATUSES = ("created", "duplicate", "conflict", "invalid")
 
 logger = Logger()  # service name from POWERTOOLS_SERVICE_NAME, shared with labcore's child loggers
@@ -51,7 +53,7 @@ def _ingest(events: list[CarEvent]) -> list[service.Outcome]:
 
 @routes.post("/api/v1/events")
 def create_event() -> Response[str]:
-    event = http.parse_body(routes, CarEvent)
+    event = http.parse_body(routes, CarEvent, MAX_EVENT_BYTES)
     [outcome] = _ingest([event])
     logger.info("event received", extra={"event_id": str(event.event_id), "outcome": outcome})
     if outcome == "conflict":

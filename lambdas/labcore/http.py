@@ -104,10 +104,10 @@ def _raw_body(body: str, base64_encoded: bool) -> bytes:
         raise InvalidInput("request body is not valid UTF-8", [FieldProblem("body", str(exc))]) from exc
 
 
-def parse_body[M: BaseModel](app: BaseRouter, model: type[M]) -> M:
+def parse_body[M: BaseModel](app: BaseRouter, model: type[M], max_bytes: int = MAX_BODY_BYTES) -> M:
     """The request body validated into `model`; each problem names its field."""
     try:
-        return model.model_validate(json_body(app))
+        return model.model_validate(json_body(app, max_bytes))
     except ValidationError as exc:
         raise InvalidInput("request body is invalid", validation_problems(exc)) from exc
 

@@ -64,7 +64,7 @@ def test_a_new_event_writes_its_row_its_entities_and_one_outbox_row_per_entity(
             "eventType": "CarsBought",
             "eventName": "Cars Bought",
             "createdDate": "2024-01-15T10:30:00Z",
-            "savedDate": "2024-01-15T11:30:05+01:00",
+            "savedDate": "2024-01-15T10:30:05Z",  # the event said 11:30:05+01:00: stored in UTC
             "entity": entity_json,
         }
         assert message["headers"] == {"correlation_id": "corr-7"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ os.environ.setdefault("DATABASE_URL", "postgresql://app:secret@db.invalid:5432/o
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 from events_api import handler, service
+from events_api.models import MAX_BULK_EVENTS, MAX_ENTITIES
 from labcore import db
 
 VALID: dict[str, Any] = {
@@ -182,3 +184,42 @@ def test_the_same_routes_serve_an_http_api_payload_v2(no_database: list[Any]) ->
     assert json.loads(response["body"])["details"][0]["field"] == "entities"
     assert response["headers"]["X-Correlation-Id"] == "v2-req"
     assert "multiValueHeaders" not in response
+
+
+def test_an_event_of_the_most_cars_fits_the_body_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(db, "run_in_transaction", lambda work: ["created"])
+    car = VALID["entities"][0]
+    cars = [
+        {**car, "id": f"CAR-{i:04}", "entityHeader": {**car["entityHeader"], "entityId": f"CAR-{i:04}"}}
+        for i in range(MAX_ENTITIES)
+    ]
+    body = {**VALID, "entities": cars}
+    assert len(json.dumps(body)) > http.MAX_BODY_BYTES  # more than the jobs API takes
+    assert call("POST", "/api/v1/events", body) == (
+        201,
+        {"eventId": VALID["eventHeader"]["uuid"], "duplicate": False, "entities": MAX_ENTITIES},
+    )
+
+
+def test_a_bulk_of_the_most_events_of_the_most_cars_fits(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(db, "run_in_transaction", lambda work: [])
+    car = VALID["entities"][0]
+    cars = [
+        {**car, "id": f"CAR-{i:04}", "entityHeader": {**car["entityHeader"], "entityId": f"CAR-{i:04}"}}
+        for i in range(MAX_ENTITIES)
+    ]
+    events = [{**VALID, "entities": cars, "extra": 1} for _ in range(MAX_BULK_EVENTS)]  # invalid: no DB
+    status, body = call("POST", "/api/v1/events/bulk", {"events": events})
+    assert status == 200, body
+    assert body["summary"]["invalid"] == MAX_BULK_EVENTS
+
+
+def test_the_bulk_sample_of_the_docs_is_three_good_events_and_a_bad_vin(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(db, "run_in_transaction", lambda work: ["created", "created", "created"])
+    sample = Path(__file__).resolve().parents[2] / "samples" / "events" / "bulk.json"
+    status, body = call("POST", "/api/v1/events/bulk", json.loads(sample.read_text()))
+    assert status == 200
+    assert [item["status"] for item in body["results"]] == ["created", "created", "created", "invalid"]
+    assert body["results"][3]["errors"][0]["field"] == "entities.0.vin"
