@@ -9,8 +9,11 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+import psycopg
 import pytest
+from psycopg.rows import DictRow
 
+from integration import events_support
 from labcore import clients, config, db
 from tests_support import app_conninfo
 
@@ -151,3 +154,17 @@ def round_trip_counter() -> Iterator[RoundTripCounter]:
     counter = RoundTripCounter(app_conninfo())
     yield counter
     counter.close()
+
+
+@pytest.fixture
+def forget_test_cars(admin_db: psycopg.Connection[DictRow]) -> Iterator[None]:
+    """Delete what a test wrote for its cars: a deployed dispatcher would otherwise publish their
+    outbox rows to the projector, and the lab's cars would wait behind them."""
+    yield
+    pattern = f"{events_support.CAR_PREFIX}%"
+    admin_db.execute("DELETE FROM outbox WHERE aggregate_type = 'car' AND aggregate_id LIKE %s", (pattern,))
+    admin_db.execute(
+        "DELETE FROM car_events WHERE event_id IN"
+        " (SELECT event_id FROM car_event_entities WHERE entity_id LIKE %s)",
+        (pattern,),
+    )

@@ -15,9 +15,11 @@ from events_api.models import CarEvent
 from labcore import db
 from tests_support import app_conninfo
 
+CAR_PREFIX = "CAR-IT-"  # the cars of these tests: deleted after each (forget_test_cars)
+
 
 def car_id() -> str:
-    return f"CAR-{uuid.uuid4().hex[:12]}"
+    return f"{CAR_PREFIX}{uuid.uuid4().hex[:12]}"
 
 
 def car_event(

@@ -15,7 +15,7 @@ from events_api import service
 from integration.events_support import car_event, connect, in_thread, rows_of
 from tests_support import app_conninfo, poll
 
-pytestmark = pytest.mark.usefixtures("app_environment")
+pytestmark = pytest.mark.usefixtures("app_environment", "forget_test_cars")
 
 
 def wait_until_blocked(admin_db: psycopg.Connection[DictRow], conn: psycopg.Connection[DictRow]) -> None:

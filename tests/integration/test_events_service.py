@@ -19,7 +19,7 @@ from labcore import db, outbox
 from labcore.errors import NotFound, Unavailable
 from tests_support import app_conninfo
 
-pytestmark = pytest.mark.usefixtures("app_environment")
+pytestmark = pytest.mark.usefixtures("app_environment", "forget_test_cars")
 
 
 # --- created, duplicate, conflict -----------------------------------------------------------------
