@@ -85,7 +85,7 @@ bench-first-run: venv ## fresh clone -> `make up apply` on empty caches, by phas
 demo: venv ## POST jobs, show the outbox and queue, poll until all are final; prints a timeline (needs up apply)
 	$(VENV_BIN)/python scripts/demo.py
 
-status: venv ## jobs by status, outbox backlog and its oldest row, jobs queue and DLQ depth (needs up apply)
+status: venv ## jobs by status, outbox backlog and its oldest row, car events, queue and DLQ depths (needs up apply)
 	$(VENV_BIN)/python scripts/status.py
 
 logs: ## tail LocalStack and Postgres logs (FUNCTION=name for a Lambda's CloudWatch log)

@@ -61,10 +61,17 @@ def print_status(conn: psycopg.Connection[DictRow], client: SQSClient, outputs: 
     print(f"  {'published (not yet purged)':<36}{outbox['published']:>10}")
     print(f"  {'oldest row in the backlog':<36}{oldest:>10}")
 
-    queues = {
-        queue_name(outputs["jobs_queue_url"]): queue_depth(client, outputs["jobs_queue_url"]),
-        queue_name(outputs["jobs_dlq_url"]): queue_depth(client, outputs["jobs_dlq_url"]),
-    }
+    cars = conn.execute(
+        "SELECT (SELECT count(*) FROM car_events) AS events, (SELECT count(*) FROM car_entities) AS projected"
+    ).fetchone()
+    assert cars is not None
+    print()
+    print("car events")
+    print(f"  {'events received':<36}{cars['events']:>10}")
+    print(f"  {'cars in the projection':<36}{cars['projected']:>10}")
+
+    urls = ("jobs_queue_url", "jobs_dlq_url", "car_events_queue_url", "car_events_dlq_url")
+    queues = {queue_name(outputs[url]): queue_depth(client, outputs[url]) for url in urls}
     width = max(len(name) for name in queues) + 2
     print()
     print(f"{'queues':<{width + 2}}{'visible':>10}{'in flight':>12}")

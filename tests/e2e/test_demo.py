@@ -54,12 +54,19 @@ def test_status_prints_every_section(outputs: dict[str, Any]) -> None:
     result = run_script("status.py")
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
-    for heading in ("jobs by status", "outbox", "queues"):
+    for heading in ("jobs by status", "outbox", "car events", "queues"):
         assert re.search(rf"^{heading}\b", out, re.M), (heading, out)
     for status in ("queued", "processing", "completed", "failed", "total"):
         assert re.search(rf"^  {status} +\d+$", out, re.M), (status, out)
     for label in ("backlog (unpublished, not parked)", "parked", "published", "oldest row in the backlog"):
         assert f"  {label}" in out
-    for url in (outputs["jobs_queue_url"], outputs["jobs_dlq_url"]):
+    for label in ("events received", "cars in the projection"):
+        assert re.search(rf"^  {label} +\d+$", out, re.M), (label, out)
+    for url in (
+        outputs["jobs_queue_url"],
+        outputs["jobs_dlq_url"],
+        outputs["car_events_queue_url"],
+        outputs["car_events_dlq_url"],
+    ):
         name = url.rsplit("/", 1)[-1]
         assert re.search(rf"^  {re.escape(name)} +\d+ +\d+$", out, re.M), (name, out)
