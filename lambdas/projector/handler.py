@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -11,7 +10,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from labcore import db
+from labcore import consumer, db
 from labcore.config import LabSettings, load
 from projector import service
 
@@ -22,42 +21,15 @@ settings = load(LabSettings)  # at import: a bad setting fails the cold start
 processor = SqsFifoPartialProcessor(skip_group_on_error=True)
 
 
-def _attribute(record: SQSRecord, name: str) -> str | None:
-    attribute = record.message_attributes[name]  # powertools' wrapper; None when absent
-    return attribute.string_value if attribute else None
-
-
-def _message_key(record: SQSRecord) -> str:
-    # The outbox id identifies the event across redeliveries and republishes alike.
-    return _attribute(record, "outbox_id") or record.message_id
-
-
 def record_handler(record: SQSRecord) -> None:
-    try:
+    with consumer.failures_logged(logger, record, message_group_id=record.attributes.message_group_id):
         _project(record)
-    except Exception:
-        # The processor turns the exception into a batchItemFailure; the log keeps the why.
-        logger.exception(
-            "message failed",
-            extra={
-                "message_id": record.message_id,
-                "message_key": _message_key(record),
-                "message_group_id": record.attributes.message_group_id,
-                "receive_count": record.attributes.approximate_receive_count,
-            },
-        )
-        raise
 
 
 def _project(record: SQSRecord) -> None:
-    logger.set_correlation_id(_attribute(record, "correlation_id"))
-    try:
-        payload = json.loads(record.body)
-    except ValueError as exc:
-        raise service.PoisonMessage(f"message {record.message_id} body is not JSON") from exc
-    if not isinstance(payload, dict):
-        raise service.PoisonMessage(f"message {record.message_id} body is not a JSON object")
-    message_key = _message_key(record)
+    logger.set_correlation_id(consumer.attribute(record, "correlation_id"))
+    payload = consumer.json_object(record)
+    message_key = consumer.message_key(record)
     outcome = db.run_in_transaction(lambda conn: service.project(conn, message_key, payload))
     logger.info(
         "car event projected",

@@ -14,6 +14,7 @@ import psycopg
 from psycopg.rows import DictRow
 from pydantic import ValidationError
 
+from labcore.consumer import PoisonMessage, first_receipt
 from projector.models import CarEventMessage
 
 CONSUMER = "projector"
@@ -37,10 +38,6 @@ WHERE car_entities.updated_at < EXCLUDED.updated_at
 """
 
 
-class PoisonMessage(Exception):
-    """A message that is not a car event: retried, then left in the DLQ for a human."""
-
-
 def parse(payload: dict[str, Any]) -> CarEventMessage:
     """The typed event; what is wrong with it, by field, when it is not one."""
     try:
@@ -56,11 +53,7 @@ def parse(payload: dict[str, Any]) -> CarEventMessage:
 def project(conn: psycopg.Connection[DictRow], message_key: str, payload: dict[str, Any]) -> str:
     """Record the message in the inbox and upsert the car: "applied", "stale" or "duplicate"."""
     event = parse(payload)
-    first_time = conn.execute(
-        "INSERT INTO inbox (consumer, message_key) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-        (CONSUMER, message_key),
-    ).rowcount
-    if not first_time:
+    if not first_receipt(conn, CONSUMER, message_key):
         return "duplicate"
     car = event.entity
     written = conn.execute(

@@ -7,6 +7,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import DictRow
 
+from labcore.consumer import first_receipt
 from worker.topics import HANDLERS
 
 CONSUMER = "worker"
@@ -23,10 +24,6 @@ def apply_message(
     handler = HANDLERS.get(topic)
     if handler is None:
         raise UnroutableMessage(f"no handler for topic {topic!r}")
-    first_time = conn.execute(
-        "INSERT INTO inbox (consumer, message_key) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-        (CONSUMER, message_key),
-    ).rowcount
-    if not first_time:
+    if not first_receipt(conn, CONSUMER, message_key):
         return "duplicate"
     return handler(conn, payload)

@@ -14,12 +14,17 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from labcore import http
 from labcore.errors import Unavailable
 
-# The handler validates its settings at import, as on a cold start.
-os.environ.setdefault("DISPATCHER_FUNCTION", "outbox-lab-dispatcher")
-os.environ.setdefault("DATABASE_URL", "postgresql://app:secret@db.invalid:5432/outbox")
-os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-
-from events_api import handler, service
+# The handler validates its settings at import, as on a cold start: given them for the import only,
+# so no other test of the session sees them (the database is never reached here).
+with pytest.MonkeyPatch.context() as _import_env:
+    for _name, _value in {
+        "DISPATCHER_FUNCTION": "outbox-lab-dispatcher",
+        "DATABASE_URL": "postgresql://app:secret@db.invalid:5432/outbox",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        if _name not in os.environ:
+            _import_env.setenv(_name, _value)
+    from events_api import handler, service
 from events_api.models import MAX_BULK_EVENTS, MAX_ENTITIES
 from labcore import db
 

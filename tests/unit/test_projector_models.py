@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from projector_events import car_event
 
-from projector.service import PoisonMessage, parse
+from labcore.consumer import PoisonMessage
+from projector.service import parse
 
 
 def test_the_contracts_event_parses_with_exact_money_and_aware_times() -> None:
