@@ -187,12 +187,13 @@ def test_applied_and_failed_messages_are_logged_with_their_keys(
         "completed",
     )
     failed = by_message["message failed"]
-    assert (failed.levelname, failed.message_id, failed.receive_count) == (  # type: ignore[attr-defined]
+    assert (failed.levelname, failed.message_id, failed.message_key, failed.receive_count) == (  # type: ignore[attr-defined]
         "ERROR",
         poison["messageId"],
+        poison["messageAttributes"]["outbox_id"]["stringValue"],
         "1",
     )
-    assert failed.exc_info is not None and "no topic or no JSON object body" in str(failed.exc_info[1])
+    assert failed.exc_info is not None and "body is not a JSON object" in str(failed.exc_info[1])
 
 
 def test_the_correlation_id_of_the_message_reaches_the_worker_logs() -> None:
