@@ -6,6 +6,8 @@ import json
 import uuid
 from typing import Any
 
+from car_events import car_entity
+
 
 def car_event(
     car_id: str = "CAR-2024-001",
@@ -23,26 +25,9 @@ def car_event(
         "eventName": "Car Updated",
         "createdDate": updated_at,
         "savedDate": updated_at,
-        "entity": {
-            "entityHeader": {
-                "entityId": car_id,
-                "entityType": "Car",
-                "createdAt": "2024-01-15T10:30:00Z",
-                "updatedAt": updated_at,
-            },
-            "id": car_id,
-            "vin": "5TDJKRFH4LS123456",
-            "make": "Tesla",
-            "model": "Model S",
-            "year": 2025,
-            "color": "Midnight Silver",
-            "mileage": mileage,
-            "lastServiceDate": "2024-01-15T10:30:00Z",
-            "totalBalance": total_balance,
-            "lastLoanPaymentDate": None,
-            "owner": "John Doe",
-            **overrides,
-        },
+        "entity": car_entity(
+            car_id, updated_at=updated_at, mileage=mileage, total_balance=total_balance, **overrides
+        ),
     }
 
 

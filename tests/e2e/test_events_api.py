@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import car_events
 import psycopg
 import pytest
 import requests
@@ -24,39 +25,11 @@ LAB = [sys.executable, str(Path(__file__).resolve().parents[2] / "scripts" / "la
 def car_event(
     entity_id: str, updated: datetime, *, mileage: int = 0, event_type: str = "CarUpdated"
 ) -> dict[str, Any]:
-    """A valid event for one car, its state as of `updated`."""
-    created = datetime(2024, 1, 15, 10, 30, tzinfo=UTC)
+    """A valid event for one car, its state as of `updated`, with a JSON-number balance."""
     stamp = updated.isoformat().replace("+00:00", "Z")
-    return {
-        "eventHeader": {
-            "uuid": str(uuid.uuid4()),
-            "eventName": "Car Updated",
-            "eventType": event_type,
-            "createdDate": stamp,
-            "savedDate": stamp,
-        },
-        "entities": [
-            {
-                "entityHeader": {
-                    "entityId": entity_id,
-                    "entityType": "Car",
-                    "createdAt": created.isoformat().replace("+00:00", "Z"),
-                    "updatedAt": stamp,
-                },
-                "id": entity_id,
-                "vin": "5TDJKRFH4LS123456",
-                "make": "Tesla",
-                "model": "Model S",
-                "year": 2025,
-                "color": "Midnight Silver",
-                "mileage": mileage,
-                "lastServiceDate": None,
-                "totalBalance": 1234.5,
-                "lastLoanPaymentDate": None,
-                "owner": "John Doe",
-            }
-        ],
-    }
+    return car_events.car_event(
+        [entity_id], updated_at=stamp, mileage=mileage, total_balance=1234.5, eventType=event_type
+    )
 
 
 def new_car_id() -> str:

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import car_events
 import psycopg
 from psycopg.rows import DictRow, dict_row
 
@@ -26,37 +27,16 @@ def car_event(
     event_id: uuid.UUID | None = None, entity_ids: Sequence[str] = (), mileage: int = 0, **header: str
 ) -> CarEvent:
     """A valid event with one entity per id (one new car when none are given)."""
-    entities = [
-        {
-            "entityHeader": {
-                "entityId": entity_id,
-                "entityType": "Car",
-                "createdAt": "2024-01-15T10:30:00Z",
-                "updatedAt": "2024-01-15T10:30:00Z",
-            },
-            "id": entity_id,
-            "vin": "5TDJKRFH4LS123456",
-            "make": "Tesla",
-            "model": "Model S",
-            "year": 2025,
-            "color": "Midnight Silver",
-            "mileage": mileage,
-            "lastServiceDate": "2024-01-15T10:30:00Z",
-            "totalBalance": "1250.50",
-            "lastLoanPaymentDate": None,
-            "owner": "John Doe",
-        }
-        for entity_id in entity_ids or [car_id()]
-    ]
-    event_header = {
-        "uuid": str(event_id or uuid.uuid4()),
+    header = {
         "eventName": "Car Created",
         "eventType": "CarCreated",
-        "createdDate": "2024-01-15T10:30:00Z",
         "savedDate": "2024-01-15T11:30:05+01:00",
         **header,
     }
-    return CarEvent.model_validate({"eventHeader": event_header, "entities": entities})
+    body = car_events.car_event(
+        entity_ids or [car_id()], event_id=event_id, mileage=mileage, total_balance="1250.50", **header
+    )
+    return CarEvent.model_validate(body)
 
 
 def ingest(events: Sequence[CarEvent], headers: dict[str, str] | None = None) -> list[service.Outcome]:

@@ -28,36 +28,8 @@ with pytest.MonkeyPatch.context() as _import_env:
 from events_api.models import MAX_BULK_EVENTS, MAX_ENTITIES
 from labcore import db
 
-VALID: dict[str, Any] = {
-    "eventHeader": {
-        "uuid": "550e8400-e29b-41d4-a716-446655440000",
-        "eventName": "Car Created",
-        "eventType": "CarCreated",
-        "createdDate": "2024-01-15T10:30:00Z",
-        "savedDate": "2024-01-15T10:30:05Z",
-    },
-    "entities": [
-        {
-            "entityHeader": {
-                "entityId": "CAR-2024-001",
-                "entityType": "Car",
-                "createdAt": "2024-01-15T10:30:00Z",
-                "updatedAt": "2024-01-15T10:30:00Z",
-            },
-            "id": "CAR-2024-001",
-            "vin": "5TDJKRFH4LS123456",
-            "make": "Tesla",
-            "model": "Model S",
-            "year": 2025,
-            "color": "Midnight Silver",
-            "mileage": 0,
-            "lastServiceDate": "2024-01-15T10:30:00Z",
-            "totalBalance": 0.0,
-            "lastLoanPaymentDate": "2024-01-15T10:30:00Z",
-            "owner": "John Doe",
-        }
-    ],
-}
+SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "events"
+VALID: dict[str, Any] = json.loads((SAMPLES / "valid" / "car-created.json").read_text())
 
 
 class FakeContext:
@@ -223,7 +195,7 @@ def test_the_bulk_sample_of_the_docs_is_three_good_events_and_a_bad_vin(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(db, "run_in_transaction", lambda work: ["created", "created", "created"])
-    sample = Path(__file__).resolve().parents[2] / "samples" / "events" / "bulk.json"
+    sample = SAMPLES / "bulk.json"
     status, body = call("POST", "/api/v1/events/bulk", json.loads(sample.read_text()))
     assert status == 200
     assert [item["status"] for item in body["results"]] == ["created", "created", "created", "invalid"]
