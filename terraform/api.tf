@@ -17,35 +17,16 @@ module "ping_function" {
   log_retention_days = var.log_retention_days
 }
 
-resource "aws_api_gateway_resource" "ping" {
-  rest_api_id = aws_api_gateway_rest_api.this.id
-  parent_id   = aws_api_gateway_rest_api.this.root_resource_id
-  path_part   = "ping"
-}
-
 # Every method: the ping function answers its own 405s, as the jobs API does under {proxy+}.
-resource "aws_api_gateway_method" "ping_any" {
+module "ping_route" {
+  source = "./modules/proxy_route"
+
   rest_api_id   = aws_api_gateway_rest_api.this.id
-  resource_id   = aws_api_gateway_resource.ping.id
-  http_method   = "ANY"
-  authorization = "NONE"
-}
-
-resource "aws_api_gateway_integration" "ping_any" {
-  rest_api_id             = aws_api_gateway_rest_api.this.id
-  resource_id             = aws_api_gateway_resource.ping.id
-  http_method             = aws_api_gateway_method.ping_any.http_method
-  type                    = "AWS_PROXY"
-  integration_http_method = "POST"
-  uri                     = module.ping_function.invoke_arn
-}
-
-resource "aws_lambda_permission" "api_ping" {
-  statement_id  = "AllowApiGatewayInvoke"
-  action        = "lambda:InvokeFunction"
+  parent_id     = aws_api_gateway_rest_api.this.root_resource_id
+  path_part     = "ping"
+  invoke_arn    = module.ping_function.invoke_arn
   function_name = module.ping_function.function_name
-  principal     = "apigateway.amazonaws.com"
-  source_arn    = "${aws_api_gateway_rest_api.this.execution_arn}/*/*"
+  execution_arn = aws_api_gateway_rest_api.this.execution_arn
 }
 
 data "aws_iam_policy_document" "jobs_api" {
@@ -74,35 +55,17 @@ module "jobs_api_function" {
   log_retention_days = var.log_retention_days
 }
 
-# Every path but /ping goes to the jobs API, so unknown routes and wrong methods get its JSON 404/405.
-resource "aws_api_gateway_resource" "proxy" {
-  rest_api_id = aws_api_gateway_rest_api.this.id
-  parent_id   = aws_api_gateway_rest_api.this.root_resource_id
-  path_part   = "{proxy+}"
-}
+# Every path but /ping and /api/... goes to the jobs API, so unknown routes and wrong methods get
+# its JSON 404/405.
+module "jobs_route" {
+  source = "./modules/proxy_route"
 
-resource "aws_api_gateway_method" "proxy_any" {
   rest_api_id   = aws_api_gateway_rest_api.this.id
-  resource_id   = aws_api_gateway_resource.proxy.id
-  http_method   = "ANY"
-  authorization = "NONE"
-}
-
-resource "aws_api_gateway_integration" "proxy_any" {
-  rest_api_id             = aws_api_gateway_rest_api.this.id
-  resource_id             = aws_api_gateway_resource.proxy.id
-  http_method             = aws_api_gateway_method.proxy_any.http_method
-  type                    = "AWS_PROXY"
-  integration_http_method = "POST"
-  uri                     = module.jobs_api_function.invoke_arn
-}
-
-resource "aws_lambda_permission" "api_jobs" {
-  statement_id  = "AllowApiGatewayInvoke"
-  action        = "lambda:InvokeFunction"
+  parent_id     = aws_api_gateway_rest_api.this.root_resource_id
+  path_part     = "{proxy+}"
+  invoke_arn    = module.jobs_api_function.invoke_arn
   function_name = module.jobs_api_function.function_name
-  principal     = "apigateway.amazonaws.com"
-  source_arn    = "${aws_api_gateway_rest_api.this.execution_arn}/*/*"
+  execution_arn = aws_api_gateway_rest_api.this.execution_arn
 }
 
 resource "aws_api_gateway_deployment" "this" {
@@ -110,16 +73,10 @@ resource "aws_api_gateway_deployment" "this" {
 
   triggers = {
     redeployment = sha1(jsonencode([
-      aws_api_gateway_resource.ping,
-      aws_api_gateway_method.ping_any,
-      aws_api_gateway_integration.ping_any,
-      aws_api_gateway_resource.proxy,
-      aws_api_gateway_method.proxy_any,
-      aws_api_gateway_integration.proxy_any,
+      module.ping_route.redeployment,
+      module.jobs_route.redeployment,
       aws_api_gateway_resource.api,
-      aws_api_gateway_resource.api_proxy,
-      aws_api_gateway_method.api_proxy_any,
-      aws_api_gateway_integration.api_proxy_any,
+      module.events_route.redeployment,
     ]))
   }
 
@@ -132,4 +89,45 @@ resource "aws_api_gateway_stage" "this" {
   rest_api_id   = aws_api_gateway_rest_api.this.id
   deployment_id = aws_api_gateway_deployment.this.id
   stage_name    = var.api_stage
+}
+
+# Where the routes' resources were before modules/proxy_route: a deployed stack keeps them.
+moved {
+  from = aws_api_gateway_resource.ping
+  to   = module.ping_route.aws_api_gateway_resource.this
+}
+
+moved {
+  from = aws_api_gateway_method.ping_any
+  to   = module.ping_route.aws_api_gateway_method.this
+}
+
+moved {
+  from = aws_api_gateway_integration.ping_any
+  to   = module.ping_route.aws_api_gateway_integration.this
+}
+
+moved {
+  from = aws_lambda_permission.api_ping
+  to   = module.ping_route.aws_lambda_permission.this
+}
+
+moved {
+  from = aws_api_gateway_resource.proxy
+  to   = module.jobs_route.aws_api_gateway_resource.this
+}
+
+moved {
+  from = aws_api_gateway_method.proxy_any
+  to   = module.jobs_route.aws_api_gateway_method.this
+}
+
+moved {
+  from = aws_api_gateway_integration.proxy_any
+  to   = module.jobs_route.aws_api_gateway_integration.this
+}
+
+moved {
+  from = aws_lambda_permission.api_jobs
+  to   = module.jobs_route.aws_lambda_permission.this
 }

@@ -50,34 +50,15 @@ resource "aws_api_gateway_resource" "api" {
   path_part   = "api"
 }
 
-resource "aws_api_gateway_resource" "api_proxy" {
-  rest_api_id = aws_api_gateway_rest_api.this.id
-  parent_id   = aws_api_gateway_resource.api.id
-  path_part   = "{proxy+}"
-}
+module "events_route" {
+  source = "./modules/proxy_route"
 
-resource "aws_api_gateway_method" "api_proxy_any" {
   rest_api_id   = aws_api_gateway_rest_api.this.id
-  resource_id   = aws_api_gateway_resource.api_proxy.id
-  http_method   = "ANY"
-  authorization = "NONE"
-}
-
-resource "aws_api_gateway_integration" "api_proxy_any" {
-  rest_api_id             = aws_api_gateway_rest_api.this.id
-  resource_id             = aws_api_gateway_resource.api_proxy.id
-  http_method             = aws_api_gateway_method.api_proxy_any.http_method
-  type                    = "AWS_PROXY"
-  integration_http_method = "POST"
-  uri                     = module.events_api_function.invoke_arn
-}
-
-resource "aws_lambda_permission" "api_events" {
-  statement_id  = "AllowApiGatewayInvoke"
-  action        = "lambda:InvokeFunction"
+  parent_id     = aws_api_gateway_resource.api.id
+  path_part     = "{proxy+}"
+  invoke_arn    = module.events_api_function.invoke_arn
   function_name = module.events_api_function.function_name
-  principal     = "apigateway.amazonaws.com"
-  source_arn    = "${aws_api_gateway_rest_api.this.execution_arn}/*/*"
+  execution_arn = aws_api_gateway_rest_api.this.execution_arn
 }
 
 data "aws_iam_policy_document" "projector" {
