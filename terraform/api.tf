@@ -29,7 +29,8 @@ module "ping_route" {
   execution_arn = aws_api_gateway_rest_api.this.execution_arn
 }
 
-data "aws_iam_policy_document" "jobs_api" {
+# The APIs (jobs, events) read the DB secret and nudge the dispatcher after a commit.
+data "aws_iam_policy_document" "nudging_api" {
   source_policy_documents = [data.aws_iam_policy_document.read_db_secret.json]
 
   statement {
@@ -38,20 +39,24 @@ data "aws_iam_policy_document" "jobs_api" {
   }
 }
 
-module "jobs_api_function" {
-  source = "./modules/function"
-
-  name         = "${var.name_prefix}-jobs-api"
-  handler      = "jobs_api.handler.handler"
-  zip_path     = local.function_zip["jobs_api"]
-  code         = aws_s3_object.function["jobs_api"]
-  layers       = local.layers
-  architecture = var.architecture
-  environment = merge(local.db_environment, {
+locals {
+  nudging_api_environment = merge(local.db_environment, {
     DISPATCHER_FUNCTION       = local.dispatcher_name
     DISPATCH_NUDGE_INTERVAL_S = tostring(var.dispatch_nudge_interval_s)
   })
-  policy_json        = data.aws_iam_policy_document.jobs_api.json
+}
+
+module "jobs_api_function" {
+  source = "./modules/function"
+
+  name               = "${var.name_prefix}-jobs-api"
+  handler            = "jobs_api.handler.handler"
+  zip_path           = local.function_zip["jobs_api"]
+  code               = aws_s3_object.function["jobs_api"]
+  layers             = local.layers
+  architecture       = var.architecture
+  environment        = local.nudging_api_environment
+  policy_json        = data.aws_iam_policy_document.nudging_api.json
   log_retention_days = var.log_retention_days
 }
 

@@ -17,29 +17,17 @@ module "car_events_queue" {
   create_beside_dlq          = local.on_localstack
 }
 
-data "aws_iam_policy_document" "events_api" {
-  source_policy_documents = [data.aws_iam_policy_document.read_db_secret.json]
-
-  statement {
-    actions   = ["lambda:InvokeFunction"]
-    resources = [local.dispatcher_arn]
-  }
-}
-
 module "events_api_function" {
   source = "./modules/function"
 
-  name         = "${var.name_prefix}-events-api"
-  handler      = "events_api.handler.handler"
-  zip_path     = local.function_zip["events_api"]
-  code         = aws_s3_object.function["events_api"]
-  layers       = local.layers
-  architecture = var.architecture
-  environment = merge(local.db_environment, {
-    DISPATCHER_FUNCTION       = local.dispatcher_name
-    DISPATCH_NUDGE_INTERVAL_S = tostring(var.dispatch_nudge_interval_s)
-  })
-  policy_json        = data.aws_iam_policy_document.events_api.json
+  name               = "${var.name_prefix}-events-api"
+  handler            = "events_api.handler.handler"
+  zip_path           = local.function_zip["events_api"]
+  code               = aws_s3_object.function["events_api"]
+  layers             = local.layers
+  architecture       = var.architecture
+  environment        = local.nudging_api_environment
+  policy_json        = data.aws_iam_policy_document.nudging_api.json
   log_retention_days = var.log_retention_days
 }
 

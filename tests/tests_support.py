@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 import pytest
 
 from labtools import admin_conninfo, app_conninfo
@@ -100,3 +103,24 @@ def poll[T](
         if time.monotonic() >= deadline:
             pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
         time.sleep(interval)
+
+
+@contextmanager
+def row_locked(query: str, params: tuple[Any, ...]) -> Iterator[None]:
+    """Another session holds the rows `query` (a SELECT ... FOR UPDATE) locks, for the block's duration."""
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_lock() -> None:
+        with psycopg.connect(**admin_conninfo()) as conn, conn.transaction():
+            conn.execute(query, params)
+            holding.set()
+            release.wait(timeout=10)
+
+    holder = threading.Thread(target=hold_lock)
+    holder.start()
+    try:
+        assert holding.wait(timeout=10), "the lock was not taken"
+        yield
+    finally:
+        release.set()
+        holder.join(timeout=10)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
@@ -16,7 +15,7 @@ from psycopg.rows import DictRow, dict_row
 
 from projector import handler as projector_handler
 from projector import service
-from tests_support import admin_conninfo, app_conninfo, lambda_context
+from tests_support import app_conninfo, lambda_context, row_locked
 
 pytestmark = pytest.mark.usefixtures("app_environment")
 
@@ -197,22 +196,8 @@ def test_a_failed_upsert_rolls_back_its_inbox_row_and_stops_only_its_car(
     blocked, behind, elsewhere = update(car, 2, mileage=2), update(car, 3, mileage=3), update(other, 1)
 
     # Another transaction holds the car's row: the upsert times out after the inbox insert.
-    holding, release = threading.Event(), threading.Event()
-
-    def hold_lock() -> None:
-        with psycopg.connect(**admin_conninfo()) as conn, conn.transaction():
-            conn.execute("SELECT 1 FROM car_entities WHERE entity_id = %s FOR UPDATE", (car,))
-            holding.set()
-            release.wait(timeout=10)
-
-    holder = threading.Thread(target=hold_lock)
-    holder.start()
-    try:
-        assert holding.wait(timeout=10)
+    with row_locked("SELECT 1 FROM car_entities WHERE entity_id = %s FOR UPDATE", (car,)):
         failed = run(blocked, elsewhere, behind)
-    finally:
-        release.set()
-        holder.join(timeout=10)
     assert failed == [blocked["messageId"], behind["messageId"]], "the car's later update waits with it"
     assert inbox_keys(admin_db, blocked, behind) == [], "the inbox row rolled back with the upsert"
     row = car_row(admin_db, car)

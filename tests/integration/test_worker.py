@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -11,7 +10,7 @@ import psycopg
 import pytest
 from psycopg.rows import DictRow
 
-from tests_support import admin_conninfo, lambda_context, sqs_event
+from tests_support import admin_conninfo, lambda_context, row_locked, sqs_event
 from worker import handler as worker_handler
 
 pytestmark = pytest.mark.usefixtures("app_environment")
@@ -111,22 +110,8 @@ def test_poison_and_transient_failures_fail_only_their_record(
     good, locked = record(good_id), record(locked_id)
 
     # Another transaction holds the job: the worker's statement times out, a transient failure.
-    holding, release = threading.Event(), threading.Event()
-
-    def hold_lock() -> None:
-        with psycopg.connect(**admin_conninfo()) as conn, conn.transaction():
-            conn.execute("SELECT 1 FROM conversion_jobs WHERE job_id = %s FOR UPDATE", (locked_id,))
-            holding.set()
-            release.wait(timeout=10)
-
-    holder = threading.Thread(target=hold_lock)
-    holder.start()
-    try:
-        assert holding.wait(timeout=10)
+    with row_locked("SELECT 1 FROM conversion_jobs WHERE job_id = %s FOR UPDATE", (locked_id,)):
         response = run(poison, good, locked)
-    finally:
-        release.set()
-        holder.join(timeout=10)
     failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
     assert failed == {poison["messageId"], locked["messageId"]}
     assert job_row(admin_db, good_id)["status"] == "completed"
