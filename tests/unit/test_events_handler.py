@@ -200,3 +200,14 @@ def test_the_bulk_sample_of_the_docs_is_three_good_events_and_a_bad_vin(
     assert status == 200
     assert [item["status"] for item in body["results"]] == ["created", "created", "created", "invalid"]
     assert body["results"][3]["errors"][0]["field"] == "entities.0.vin"
+
+
+@pytest.mark.parametrize(("outcomes", "nudged"), [(["created"], 1), (["duplicate"], 0)])
+def test_the_dispatcher_is_nudged_only_when_something_was_created(
+    monkeypatch: pytest.MonkeyPatch, outcomes: list[str], nudged: int
+) -> None:
+    nudges: list[None] = []
+    monkeypatch.setattr(handler, "nudge", lambda: nudges.append(None))
+    monkeypatch.setattr(db, "run_in_transaction", lambda work: outcomes)
+    status, _ = call("POST", "/api/v1/events", VALID)
+    assert (status, len(nudges)) == (201 if outcomes == ["created"] else 200, nudged)
