@@ -28,7 +28,7 @@ def env_file_settings() -> dict[str, str]:
 
 
 def start() -> None:
-    """Start LocalStack from its venv with the native Lambda executor; wait until it is healthy."""
+    """Start LocalStack from its venv with the native Lambda executor and DynamoDB; wait until healthy."""
     tmp = settings.LAB / "tmp"
     tmp.mkdir(parents=True, exist_ok=True)
     env = {
@@ -44,6 +44,10 @@ def start() -> None:
             "LOCALSTACK_VOLUME_DIR": str(settings.LAB / "localstack-volume"),
             "SKIP_SSL_CERT_DOWNLOAD": "1",
             "LAMBDA_RUNTIME_EXECUTOR": "native",
+            # LocalStack's own DynamoDB downloads Java and DynamoDB Local at first use; natively the
+            # lab serves both APIs from moto (localstack-native). Docker mode keeps LocalStack's own.
+            "PROVIDER_OVERRIDE_DYNAMODB": "moto",
+            "PROVIDER_OVERRIDE_DYNAMODBSTREAMS": "moto",
             "LAB_LAMBDA_RUNTIMES": f"{settings.RUNTIME}={settings.RUNTIME_VENV / 'bin' / 'python'}",
             "TMPDIR": str(tmp),  # LocalStack unpacks function code under $TMPDIR/lambda
         }
