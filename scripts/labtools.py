@@ -33,12 +33,13 @@ def endpoint() -> str:
     return settings.ENDPOINT
 
 
-def aws_client(service: str) -> Any:
-    """A boto3 client for LocalStack (its fixed test credentials)."""
+def aws_client(service: str, account_id: str | None = None, region: str = "us-east-1") -> Any:
+    """A boto3 client for LocalStack: the lab's account, or `account_id`'s (LocalStack takes a
+    12-digit access key id as the account it names)."""
     session = boto3.session.Session(
-        aws_access_key_id="test",
+        aws_access_key_id=account_id or "test",
         aws_secret_access_key="test",  # noqa: S106 (LocalStack's documented dummy credentials)
-        region_name="us-east-1",
+        region_name=region,
     )
     return session.client(service, endpoint_url=endpoint())  # type: ignore[call-overload]
 

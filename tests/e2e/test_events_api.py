@@ -18,6 +18,8 @@ import pytest
 import requests
 from psycopg.rows import DictRow
 
+from tests_support import poll
+
 PROJECTION_DEADLINE_S = 60.0
 LAB = [sys.executable, str(Path(__file__).resolve().parents[2] / "scripts" / "lab")]
 
@@ -34,17 +36,6 @@ def car_event(
 
 def new_car_id() -> str:
     return f"CAR-E2E-{uuid.uuid4().hex[:10]}"
-
-
-def poll[T](read: Callable[[], T | None], what: str, deadline_s: float = PROJECTION_DEADLINE_S) -> T:
-    deadline = time.monotonic() + deadline_s
-    while True:
-        value = read()
-        if value is not None:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {deadline_s} s waiting for {what}")
-        time.sleep(0.2)
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +57,7 @@ def projected(entities_url: str, entity_id: str, when: Callable[[dict[str, Any]]
         body: dict[str, Any] = response.json()
         return body if when(body) else None
 
-    return poll(read, f"car {entity_id} in the projection")
+    return poll(read, timeout=PROJECTION_DEADLINE_S, what=f"car {entity_id} in the projection")
 
 
 def test_single_event_created_replayed_conflicting_and_projected(events_url: str, entities_url: str) -> None:
@@ -182,7 +173,8 @@ def test_updates_of_one_car_are_projected_in_order(
             ).fetchone()
             or None
         ),
-        "the projector's inbox rows",
+        timeout=PROJECTION_DEADLINE_S,
+        what="the projector's inbox rows",
     )
     assert applied == {"n": 8}
 
@@ -216,7 +208,7 @@ def test_health_is_503_fast_while_postgres_is_down_and_200_after(
     subprocess.run([*LAB, "up"], check=True, stdin=subprocess.DEVNULL)
     back = poll(
         lambda: requests.get(f"{events_url}/health", timeout=10).status_code == 200 or None,
-        "health 200 after Postgres is back",
-        deadline_s=30,
+        timeout=30,
+        what="health 200 after Postgres is back",
     )
     assert back is True
