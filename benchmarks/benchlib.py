@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import statistics
 import tempfile
 import time
-from collections.abc import Sequence
+import zipfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
 import psycopg
+
+import labtools
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / "benchmarks" / "results"
@@ -76,3 +81,31 @@ def delete_bench_jobs(conn: psycopg.Connection[Any], client_prefix: str) -> None
     pattern = f"{client_prefix}%"
     conn.execute("DELETE FROM outbox WHERE payload->>'client_id' LIKE %s", (pattern,))
     conn.execute("DELETE FROM conversion_jobs WHERE client_id LIKE %s", (pattern,))
+
+
+def zip_of(source: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("bench.py", source)
+    return buffer.getvalue()
+
+
+@contextmanager
+def bench_function(name: str, source: str, role: str, **extra: Any) -> Iterator[str]:
+    """A function of one file `bench.py` (handler `bench.handler`), deleted afterwards; yields its ARN."""
+    lambda_ = labtools.aws_client("lambda")
+    lambda_.create_function(
+        FunctionName=name,
+        Runtime="python3.13",
+        Role=role,
+        Handler="bench.handler",
+        Code={"ZipFile": zip_of(source)},
+        Timeout=30,
+        MemorySize=256,
+        **extra,
+    )
+    lambda_.get_waiter("function_active_v2").wait(FunctionName=name)
+    try:
+        yield lambda_.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
+    finally:
+        lambda_.delete_function(FunctionName=name)

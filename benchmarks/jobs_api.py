@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import argparse
 import base64
-import io
 import json
 import os
 import re
 import statistics
 import sys
 import uuid
-import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -76,33 +74,7 @@ def handler(event, context):
 
 
 aws = labtools.aws_client
-
-
-def zip_of(source: str) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("bench.py", source)
-    return buffer.getvalue()
-
-
-@contextmanager
-def bench_function(name: str, source: str, role: str, **extra: Any) -> Iterator[str]:
-    lambda_ = aws("lambda")
-    lambda_.create_function(
-        FunctionName=name,
-        Runtime="python3.13",
-        Role=role,
-        Handler="bench.handler",
-        Code={"ZipFile": zip_of(source)},
-        Timeout=30,
-        MemorySize=256,
-        **extra,
-    )
-    lambda_.get_waiter("function_active_v2").wait(FunctionName=name)
-    try:
-        yield lambda_.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
-    finally:
-        lambda_.delete_function(FunctionName=name)
+bench_function = benchlib.bench_function
 
 
 @contextmanager
