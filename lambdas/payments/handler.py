@@ -34,27 +34,27 @@ access = PartnerAccess(
 routes = Router()  # type: ignore[no-untyped-call]  # powertools leaves its __init__ unannotated
 
 
-def _validated[M: BaseModel](model: type[M], data: object) -> M:
+def _validated[M: BaseModel](model: type[M], data: object, what: str) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise InvalidInput(f"{model.__name__} request is invalid", http.validation_problems(exc)) from exc
+        raise InvalidInput(f"{what} is invalid", http.validation_problems(exc)) from exc
 
 
 def create_payment(partner_id: str, data: object) -> service.Created:
     access.partner(partner_id)  # an unknown partner is told before its data, and without STS
-    request = _validated(CreatePayment, data)
+    request = _validated(CreatePayment, data, "createPayment data")
     created = service.create_payment(access.table(partner_id), request, datetime.now(UTC))
     logger.info(
-        "payment created" if not created.replayed else "payment replayed for its idempotency key",
-        extra={"partner_id": partner_id, "payment_id": created.payment.id},
+        "payment created",
+        extra={"partner_id": partner_id, "payment_id": created.payment.id, "replayed": created.replayed},
     )
     return created
 
 
 def get_payment(partner_id: str, data: object) -> Payment:
     access.partner(partner_id)
-    request = _validated(GetPayment, data)
+    request = _validated(GetPayment, data, "getPayment data")
     return service.get_payment(access.table(partner_id), request.payment_id)
 
 
@@ -95,7 +95,7 @@ def _rest(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
 def _invoke(event: object) -> dict[str, Any]:
     try:
-        invocation = _validated(Invocation, event)
+        invocation = _validated(Invocation, event, 'the invocation {"partnerId", "action", "data"}')
         if invocation.action == "createPayment":
             return _success(create_payment(invocation.partner_id, invocation.data).payment.to_json())
         if invocation.action == "getPayment":

@@ -195,10 +195,19 @@ def test_invoke_errors_are_the_envelope_not_exceptions(event: Any, code: str, te
 
 def test_invoke_validation_errors_name_each_field() -> None:
     result = create(amount="1.001", currency="USD", idempotencyKey="")
-    assert result["error"]["code"] == "validation_error"
+    assert (result["error"]["code"], result["error"]["message"]) == (
+        "validation_error",
+        "createPayment data is invalid",
+    )
     fields = {detail["field"]: detail["message"] for detail in result["error"]["details"]}
     assert set(fields) == {"amount", "idempotencyKey"}
     assert "at most 2 decimal places for USD" in fields["amount"]
+
+
+def test_invoke_an_event_that_is_not_the_envelope_names_its_fields() -> None:
+    result = invoke({"partnerId": "partner1", "data": {}, "extra": 1})
+    assert result["error"]["message"] == 'the invocation {"partnerId", "action", "data"} is invalid'
+    assert {detail["field"] for detail in result["error"]["details"]} == {"action", "extra"}
 
 
 def test_invoke_an_unreachable_table_is_unavailable_with_the_cause_in_the_log(
