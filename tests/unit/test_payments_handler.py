@@ -119,6 +119,7 @@ def failure(envelope: dict[str, Any]) -> tuple[str, str]:
 
 
 MISSING = "pay_" + "0" * 32
+P1, P3 = "/partners/partner1/payments", "/partners/partner3/payments"
 
 
 # --- direct invoke --------------------------------------------------------------------------------------
@@ -155,37 +156,21 @@ def test_invoke_with_an_idempotency_key_replays_and_conflicts() -> None:
     )
 
 
+def envelope(partner_id: str, action: str, data: Any) -> dict[str, Any]:
+    return {"partnerId": partner_id, "action": action, "data": data}
+
+
 @pytest.mark.parametrize(
     ("event", "code", "text"),
     [
-        ({"partnerId": "partner3", "action": "createPayment", "data": {}}, "unknown_partner", "partner3"),
-        ({"partnerId": "partner1", "action": "refund", "data": {}}, "unknown_action", "'refund'"),
-        (
-            {"partnerId": "partner3", "action": "refund", "data": {}},
-            "unknown_action",
-            "createPayment, getPayment",
-        ),
-        (
-            {"partnerId": "partner1", "action": "getPayment", "data": {"paymentId": MISSING}},
-            "payment_not_found",
-            MISSING,
-        ),
-        (
-            {"partnerId": "partner1", "action": "getPayment", "data": {"paymentId": "idem#k"}},
-            "validation_error",
-            "",
-        ),
-        (
-            {
-                "partnerId": "partner1",
-                "action": "createPayment",
-                "data": {"amount": 1.001, "currency": "USD"},
-            },
-            "validation_error",
-            "",
-        ),
-        ({"partnerId": "partner1", "action": "createPayment"}, "validation_error", ""),
-        (["not", "an", "object"], "validation_error", ""),
+        (envelope("partner3", "createPayment", {}), "unknown_partner", "partner3"),
+        (envelope("partner1", "refund", {}), "unknown_action", "'refund'"),
+        (envelope("partner3", "refund", {}), "unknown_action", "createPayment, getPayment"),
+        (envelope("partner1", "getPayment", {"paymentId": MISSING}), "payment_not_found", MISSING),
+        (envelope("partner1", "getPayment", {"paymentId": "idem#k"}), "validation_error", "getPayment"),
+        (envelope("partner1", "createPayment", {"amount": 1.001, "currency": "USD"}), "validation_error", ""),
+        ({"partnerId": "partner1", "action": "createPayment"}, "validation_error", "invocation"),
+        (["not", "an", "object"], "validation_error", "invocation"),
     ],
 )
 def test_invoke_errors_are_the_envelope_not_exceptions(event: Any, code: str, text: str) -> None:
@@ -236,60 +221,40 @@ def test_invoke_partners_are_isolated() -> None:
 
 # --- API Gateway REST -----------------------------------------------------------------------------------
 def test_http_post_is_201_then_get_is_200_with_the_same_envelope() -> None:
-    status, created = call("POST", "/partners/partner1/payments", '{"amount": 100.50, "currency": "USD"}')
+    status, created = call("POST", P1, '{"amount": 100.50, "currency": "USD"}')
     assert status == 201 and created["success"] is True
     assert created["data"]["amount"] == 10050
-    status, read = call("GET", f"/partners/partner1/payments/{created['data']['id']}")
+    status, read = call("GET", f"{P1}/{created['data']['id']}")
     assert (status, read) == (200, created)
     assert get(created["data"]["id"]) == created, "one payment, whichever shape reads it"
 
 
 def test_http_replay_is_200_and_a_changed_body_is_409() -> None:
     body = {"amount": "12.30", "currency": "EUR", "idempotencyKey": "k1"}
-    status, first = call("POST", "/partners/partner1/payments", body)
+    status, first = call("POST", P1, body)
     assert status == 201
-    assert call(
-        "POST", "/partners/partner1/payments", '{"amount": 12.3, "currency": "EUR", "idempotencyKey": "k1"}'
-    ) == (200, first)
-    status, conflict = call("POST", "/partners/partner1/payments", {**body, "amount": "12.31"})
+    assert call("POST", P1, '{"amount": 12.3, "currency": "EUR", "idempotencyKey": "k1"}') == (200, first)
+    status, conflict = call("POST", P1, {**body, "amount": "12.31"})
     assert (status, failure(conflict)[0]) == (409, "conflict")
+
+
+TEXT = {"Content-Type": "text/plain"}
 
 
 @pytest.mark.parametrize(
     ("method", "path", "body", "headers", "status", "code"),
     [
-        (
-            "POST",
-            "/partners/partner3/payments",
-            {"amount": 1, "currency": "USD"},
-            None,
-            404,
-            "unknown_partner",
-        ),
-        ("POST", "/partners/partner3/payments", {"amount": 0}, None, 404, "unknown_partner"),
-        ("GET", "/partners/partner3/payments/" + MISSING, None, None, 404, "unknown_partner"),
-        ("GET", "/partners/partner1/payments/" + MISSING, None, None, 404, "payment_not_found"),
-        ("GET", "/partners/partner1/payments/pay_x", None, None, 400, "validation_error"),
-        (
-            "POST",
-            "/partners/partner1/payments",
-            {"amount": "1.5", "currency": "JPY"},
-            None,
-            400,
-            "validation_error",
-        ),
-        ("POST", "/partners/partner1/payments", "[1]", None, 400, "validation_error"),
-        ("POST", "/partners/partner1/payments", "{", None, 400, "validation_error"),
-        (
-            "POST",
-            "/partners/partner1/payments",
-            {"amount": 1},
-            {"Content-Type": "text/plain"},
-            415,
-            "unsupported_media_type",
-        ),
-        ("POST", "/partners/partner1/payments", "x" * 20_000, None, 413, "payload_too_large"),
-        ("GET", "/partners/partner1/payments", None, None, 405, "method_not_allowed"),
+        ("POST", P3, {"amount": 1, "currency": "USD"}, None, 404, "unknown_partner"),
+        ("POST", P3, {"amount": 0}, None, 404, "unknown_partner"),
+        ("GET", f"{P3}/{MISSING}", None, None, 404, "unknown_partner"),
+        ("GET", f"{P1}/{MISSING}", None, None, 404, "payment_not_found"),
+        ("GET", f"{P1}/pay_x", None, None, 400, "validation_error"),
+        ("POST", P1, {"amount": "1.5", "currency": "JPY"}, None, 400, "validation_error"),
+        ("POST", P1, "[1]", None, 400, "validation_error"),
+        ("POST", P1, "{", None, 400, "validation_error"),
+        ("POST", P1, {"amount": 1}, TEXT, 415, "unsupported_media_type"),
+        ("POST", P1, "x" * 20_000, None, 413, "payload_too_large"),
+        ("GET", P1, None, None, 405, "method_not_allowed"),
         ("GET", "/partners/partner1", None, None, 404, "not_found"),
     ],
 )
@@ -301,7 +266,7 @@ def test_http_errors_are_the_envelope_with_their_status(
 
 
 def test_http_validation_details_are_in_the_envelope() -> None:
-    status, envelope = call("POST", "/partners/partner1/payments", {"amount": "-1", "currency": "XXX"})
+    status, envelope = call("POST", P1, {"amount": "-1", "currency": "XXX"})
     assert status == 400
     assert {detail["field"] for detail in envelope["error"]["details"]} == {"amount", "currency"}
 
@@ -311,7 +276,7 @@ def test_http_a_bug_is_500_internal_without_its_text(monkeypatch: pytest.MonkeyP
         raise RuntimeError("secret internals")
 
     monkeypatch.setattr(service, "create_payment", broken)
-    status, envelope = call("POST", "/partners/partner1/payments", {"amount": 1, "currency": "USD"})
+    status, envelope = call("POST", P1, {"amount": 1, "currency": "USD"})
     assert (status, failure(envelope)) == (500, ("internal", "internal error"))
 
 
@@ -320,5 +285,5 @@ def test_warm_invocations_assume_each_partner_role_once(caplog: pytest.LogCaptur
     caplog.clear()  # the fixture's table setup assumed both roles once already
     for _ in range(5):
         create("partner1")
-        call("GET", "/partners/partner2/payments/" + MISSING)
+        call("GET", f"/partners/partner2/payments/{MISSING}")
     assert [r for r in caplog.records if r.getMessage() == "assumed partner role"] == []

@@ -9,10 +9,9 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError, EndpointConnectionError
 from moto import mock_aws
 
-from labcore.errors import Conflict, Unavailable
+from labcore.errors import Conflict
 from payments import service
 from payments.models import CreatePayment, PaymentNotFound
 from payments.partners import Partner, PartnerAccess
@@ -228,59 +227,3 @@ def test_reads_are_strongly_consistent_so_a_write_reads_back_at_once(access: Par
     reads = recording.client.reads
     assert [read["Key"]["id"]["S"] for read in reads] == ["idem#k", payment.id, payment.id]
     assert all(read["ConsistentRead"] is True for read in reads)
-
-
-class Failing:
-    """A DynamoDB client whose every call raises `error`."""
-
-    def __init__(self, error: Exception) -> None:
-        self.error = error
-
-    def __getattr__(self, name: str) -> Callable[..., Any]:
-        def fail(**kwargs: Any) -> Any:
-            raise self.error
-
-        return fail
-
-
-def client_error(code: str, reasons: list[str] | None = None) -> ClientError:
-    response: dict[str, Any] = {"Error": {"Code": code, "Message": "m"}}
-    if reasons is not None:
-        response["CancellationReasons"] = [{"Code": reason} for reason in reasons]
-    return ClientError(response, "Op")  # type: ignore[arg-type]
-
-
-@pytest.mark.parametrize(
-    ("error", "key", "raised", "message"),
-    [
-        (
-            client_error("TransactionCanceledException", ["None", "TransactionConflict"]),
-            "k",
-            Conflict,
-            "concurrent",
-        ),
-        (
-            client_error("TransactionCanceledException", ["ValidationError", "None"]),
-            "k",
-            Unavailable,
-            "partner1",
-        ),
-        (client_error("ProvisionedThroughputExceededException"), None, Unavailable, "cannot be reached"),
-        (client_error("ResourceNotFoundException"), "k", Unavailable, "cannot be reached"),
-        (EndpointConnectionError(endpoint_url="https://dynamodb"), None, Unavailable, "cannot be reached"),
-    ],
-)
-def test_other_dynamodb_failures_are_translated_with_their_cause(
-    error: Exception, key: str | None, raised: type[Exception], message: str
-) -> None:
-    table = service.PaymentTable("partner1", Failing(error), "payments")
-    with pytest.raises(raised, match=message) as caught:
-        service.create_payment(table, request(idempotencyKey=key), NOW)
-    assert caught.value.__cause__ is error
-
-
-def test_a_failed_read_is_unavailable() -> None:
-    error = EndpointConnectionError(endpoint_url="https://dynamodb")
-    with pytest.raises(Unavailable) as caught:
-        service.get_payment(service.PaymentTable("partner1", Failing(error), "payments"), pay_id(1))
-    assert caught.value.__cause__ is error
