@@ -58,7 +58,8 @@ class PaymentsSettings(FunctionSettings):
 
     partners: Annotated[dict[PartnerId, Partner], NoDecode] = Field(min_length=1)  # JSON: id -> Partner
     payments_credentials_margin_s: NonNegativeInt = 300  # refresh this long before credentials expire
-    payments_session_duration_s: int = Field(default=3600, ge=900, le=43200)  # what STS allows
+    # STS's minimum to the hour that role chaining allows: a Lambda's own credentials are a role session.
+    payments_session_duration_s: int = Field(default=3600, ge=900, le=3600)
 
     @field_validator("partners", mode="before")
     @classmethod

@@ -213,6 +213,7 @@ def variant(partner: dict[str, str]) -> str:
             "600",
             "PAYMENTS_SESSION_DURATION_S: Input should be greater than or",
         ),
+        ("PAYMENTS_SESSION_DURATION_S", "3601", "PAYMENTS_SESSION_DURATION_S: Input should be less than or"),
         ("PAYMENTS_CREDENTIALS_MARGIN_S", "3600", "must be shorter than PAYMENTS_SESSION_DURATION_S"),
     ],
 )
