@@ -1,10 +1,10 @@
 """Settings of the lab's Lambdas: pydantic-settings models read from the environment at cold start.
 
-Every function's settings model extends `LabSettings` (the database settings) and is loaded with
-`load()` when its handler module is imported, so a missing or malformed variable fails the cold
-start with the variable's name. Database credentials come from Secrets Manager (DB_SECRET_ID: a
-JSON secret as RDS writes it); for local runs, DATABASE_URL or DB_HOST/DB_PORT/DB_USER/
-DB_PASSWORD/DB_NAME, in that order of precedence.
+Every function's settings model extends `LabSettings` (the database settings), or `FunctionSettings`
+for a function without a database, and is loaded with `load()` when its handler module is imported,
+so a missing or malformed variable fails the cold start with the variable's name. Database
+credentials come from Secrets Manager (DB_SECRET_ID: a JSON secret as RDS writes it); for local
+runs, DATABASE_URL or DB_HOST/DB_PORT/DB_USER/DB_PASSWORD/DB_NAME, in that order of precedence.
 """
 
 from __future__ import annotations
@@ -25,12 +25,16 @@ class ConfigError(RuntimeError):
     """A required setting is missing or malformed."""
 
 
-class LabSettings(BaseSettings):
-    """The database settings every function has; a function's own settings extend this model."""
+class FunctionSettings(BaseSettings):
+    """How every function reads its settings: frozen, from the environment, blank meaning unset."""
 
     model_config = SettingsConfigDict(
         frozen=True, extra="ignore", str_strip_whitespace=True, env_ignore_empty=True
     )
+
+
+class LabSettings(FunctionSettings):
+    """The database settings of every function with a database; its own settings extend this model."""
 
     db_secret_id: str | None = None
     database_url: str | None = None

@@ -1,6 +1,10 @@
-"""ISO 4217 currency codes in circulation: what the API accepts (rates exist for only some)."""
+"""ISO 4217 currency codes in circulation with their minor units: what the APIs accept."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal, Inexact, localcontext
+from types import MappingProxyType
 
 ISO_4217 = frozenset(
     [
@@ -162,3 +166,60 @@ ISO_4217 = frozenset(
         "ZWG",
     ]
 )
+
+# The ISO 4217 exponent of the codes above whose minor unit is not the cent (2), from ISO's own list.
+_MINOR_UNITS_OTHER_THAN_2 = {
+    "BHD": 3,
+    "BIF": 0,
+    "CLP": 0,
+    "DJF": 0,
+    "GNF": 0,
+    "IQD": 3,
+    "ISK": 0,
+    "JOD": 3,
+    "JPY": 0,
+    "KMF": 0,
+    "KRW": 0,
+    "KWD": 3,
+    "LYD": 3,
+    "OMR": 3,
+    "PYG": 0,
+    "RWF": 0,
+    "TND": 3,
+    "UGX": 0,
+    "VND": 0,
+    "VUV": 0,
+    "XAF": 0,
+    "XOF": 0,
+    "XPF": 0,
+}
+
+MINOR_UNITS: Mapping[str, int] = MappingProxyType(
+    {code: _MINOR_UNITS_OTHER_THAN_2.get(code, 2) for code in sorted(ISO_4217)}
+)
+
+
+def to_minor_units(amount: Decimal, currency: str) -> int:
+    """The amount as a whole number of the currency's minor units (100.50 USD is 10050), exactly.
+
+    A ValueError when the amount has a non-zero digit past the currency's minor unit: never rounded.
+    """
+    exponent = MINOR_UNITS[currency]
+    if not amount.is_finite():
+        raise ValueError("must be a finite number")
+    try:
+        with localcontext() as exact:
+            exact.traps[Inexact] = True  # scaling past the context's precision fails instead of rounding
+            units = amount.scaleb(exponent)
+    except Inexact as exc:
+        raise ValueError("has too many digits") from exc
+    if units != units.to_integral_value():
+        raise ValueError(f"must have at most {exponent} decimal places for {currency}")
+    return int(units)
+
+
+def from_minor_units(units: int, currency: str) -> Decimal:
+    """The amount in the currency's major unit at its exponent (10050 USD is 100.50)."""
+    with localcontext() as exact:
+        exact.traps[Inexact] = True
+        return Decimal(units).scaleb(-MINOR_UNITS[currency])

@@ -12,7 +12,9 @@ import build
 
 
 def test_functions_are_the_folders_with_a_handler() -> None:
-    assert {"ping", "jobs_api", "dispatcher", "worker", "events_api", "projector"} == set(build.functions())
+    assert {"ping", "jobs_api", "dispatcher", "worker", "events_api", "projector", "payments"} == set(
+        build.functions()
+    )
     assert "labcore" not in build.functions()
 
 

@@ -1,0 +1,1 @@
+"""The payments function: partners' payments in their own accounts' DynamoDB tables, through STS."""
