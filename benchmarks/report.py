@@ -21,7 +21,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 BLOCK = re.compile(r"<!-- figures: (?P<name>[\w-]+) -->\n(?P<body>.*?)<!-- /figures: (?P=name) -->", re.S)
 # Keys whose numbers are settings, counts or goals, not measurements.
-NOT_MEASURED = {"n", "rows", "jobs", "messages", "events", "rounds"}
+NOT_MEASURED = {"n", "rows", "jobs", "messages", "events", "rounds", "invocations"}
 
 Row = tuple[str, str, str]
 
@@ -111,6 +111,16 @@ def events_api(r: dict[str, Any]) -> Iterator[Row]:
     yield "submit to projected", spread(latency["submit_to_projected_ms"]), ""
 
 
+def payments(r: dict[str, Any]) -> Iterator[Row]:
+    create, trivial = r["create_payment_ms"], r["trivial_invoke_ms"]
+    yield f"warm `createPayment` invoke ({num(create['n'])} invocations)", spread(create), ""
+    yield f"warm trivial function invoke ({num(trivial['n'])} invocations)", spread(trivial), ""
+    yield "`createPayment` / trivial invoke, p50", num(r["ratio_p50"]), f"<= {num(r['target_ratio_p50'])}"
+    calls = ", ".join(f"{partner} {num(count)}" for partner, count in sorted(r["sts_calls_before"].items()))
+    yield "`AssumeRole` calls while warming", calls, "1 per partner"
+    yield "`AssumeRole` calls during the warm invocations", num(r["sts_calls_during_warm_invocations"]), "0"
+
+
 def flattened(r: dict[str, Any], prefix: str = "") -> Iterator[Row]:
     """Any other results file: one row per value, named by its path in the JSON."""
     for key, value in r.items():
@@ -134,6 +144,7 @@ RENDERERS: dict[str, Callable[[dict[str, Any]], Iterator[Row]]] = {
     "outbox_latency": outbox_latency,
     "relay_throughput": relay_throughput,
     "events_api": events_api,
+    "payments": payments,
 }
 
 

@@ -82,6 +82,8 @@ resource "aws_api_gateway_deployment" "this" {
       module.jobs_route.redeployment,
       aws_api_gateway_resource.api,
       module.events_route.redeployment,
+      aws_api_gateway_resource.partners,
+      module.payments_route.redeployment,
     ]))
   }
 

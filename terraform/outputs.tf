@@ -69,6 +69,21 @@ output "entities_url" {
   value       = "${local.api_user_request_base}/api/v1/entities"
 }
 
+output "payments_url" {
+  description = "POST /partners/{partnerId}/payments (GET .../payments/{id}) through the _user_request_ URL: append <partnerId>/payments."
+  value       = "${local.api_user_request_base}/partners"
+}
+
+output "partners" {
+  description = "The payments partners: the account and region of each one's payments table, and the role the function assumes there."
+  value = { for id, p in var.partners : id => {
+    account_id = p.account_id
+    region     = p.region
+    table_name = "payments"
+    role_arn   = local.payments_partner_role[id]
+  } }
+}
+
 output "db_secret_arn" {
   description = "Secrets Manager secret holding the Lambdas' database credentials."
   value       = aws_secretsmanager_secret.db.arn
@@ -103,6 +118,7 @@ output "functions" {
     worker     = module.worker.function_name
     events_api = module.events_api_function.function_name
     projector  = module.projector.function_name
+    payments   = module.payments_function.function_name
   }
 }
 
@@ -122,5 +138,9 @@ output "curl_examples" {
     "curl -s -X POST ${local.api_user_request_base}/api/v1/events/bulk -H 'Content-Type: application/json' -d @samples/events/bulk.json",
     "curl -s ${local.api_user_request_base}/api/v1/events/health",
     "curl -s ${local.api_user_request_base}/api/v1/entities/CAR-2024-001",
+    "curl -s -X POST ${local.api_user_request_base}/partners/partner1/payments -H 'Content-Type: application/json' -d '{\"amount\":100.50,\"currency\":\"USD\"}'",
+    "curl -s ${local.api_user_request_base}/partners/partner1/payments/<payment_id>",
+    # The dev venv's awslocal is AWS CLI v1 (the payload as it is); CLI v2 needs --cli-binary-format.
+    "${local.on_localstack ? ".lab/venv/bin/awslocal" : "aws --cli-binary-format raw-in-base64-out"} lambda invoke --function-name ${module.payments_function.function_name} --payload '{\"partnerId\":\"partner1\",\"action\":\"createPayment\",\"data\":{\"amount\":100.50,\"currency\":\"USD\"}}' /dev/stdout",
   ]
 }

@@ -36,3 +36,65 @@ provider "aws" {
     }
   }
 }
+
+# One provider per partner account (Terraform cannot create providers in a loop). On LocalStack the
+# access key id is the account id; on AWS Terraform assumes a deploy role in the partner's account.
+locals {
+  partner_deploy_role_arn = { for id, p in var.partners : id => "arn:${data.aws_partition.current.partition}:iam::${p.account_id}:role/${var.partner_deploy_role_name}" }
+}
+
+provider "aws" {
+  alias  = "partner1"
+  region = var.partners["partner1"].region
+
+  access_key                  = local.on_localstack ? var.partners["partner1"].account_id : null
+  secret_key                  = local.on_localstack ? "test" : null
+  skip_credentials_validation = local.on_localstack
+  skip_metadata_api_check     = local.on_localstack
+  skip_requesting_account_id  = local.on_localstack
+
+  dynamic "assume_role" {
+    for_each = local.on_localstack ? [] : [1]
+    content {
+      role_arn    = local.partner_deploy_role_arn["partner1"]
+      external_id = var.partners["partner1"].external_id
+    }
+  }
+
+  dynamic "endpoints" {
+    for_each = local.on_localstack ? [1] : []
+    content {
+      dynamodb = var.localstack_endpoint
+      iam      = var.localstack_endpoint
+      sts      = var.localstack_endpoint
+    }
+  }
+}
+
+provider "aws" {
+  alias  = "partner2"
+  region = var.partners["partner2"].region
+
+  access_key                  = local.on_localstack ? var.partners["partner2"].account_id : null
+  secret_key                  = local.on_localstack ? "test" : null
+  skip_credentials_validation = local.on_localstack
+  skip_metadata_api_check     = local.on_localstack
+  skip_requesting_account_id  = local.on_localstack
+
+  dynamic "assume_role" {
+    for_each = local.on_localstack ? [] : [1]
+    content {
+      role_arn    = local.partner_deploy_role_arn["partner2"]
+      external_id = var.partners["partner2"].external_id
+    }
+  }
+
+  dynamic "endpoints" {
+    for_each = local.on_localstack ? [1] : []
+    content {
+      dynamodb = var.localstack_endpoint
+      iam      = var.localstack_endpoint
+      sts      = var.localstack_endpoint
+    }
+  }
+}

@@ -149,3 +149,32 @@ variable "dispatch_linger_s" {
     error_message = "dispatch_linger_s must be 0 (no lingering) or longer than dispatch_nudge_interval_s."
   }
 }
+
+variable "partners" {
+  type = map(object({
+    account_id  = string
+    region      = string
+    external_id = string
+  }))
+  description = "The payments partners: id -> the AWS account and region holding its payments table, and the external id its role requires. Each needs a provider block (providers.tf): Terraform cannot iterate providers."
+  default = {
+    partner1 = { account_id = "111111111111", region = "us-east-1", external_id = "outbox-lab-partner1-7f3c" }
+    partner2 = { account_id = "222222222222", region = "eu-west-1", external_id = "outbox-lab-partner2-b91e" }
+  }
+
+  validation {
+    condition     = alltrue([for p in values(var.partners) : can(regex("^[0-9]{12}$", p.account_id))])
+    error_message = "Each partner's account_id must be 12 digits."
+  }
+
+  validation {
+    condition     = toset(keys(var.partners)) == toset(["partner1", "partner2"])
+    error_message = "partners must name partner1 and partner2, the partners providers.tf has provider blocks for (add a provider and a module call for another)."
+  }
+}
+
+variable "partner_deploy_role_name" {
+  type        = string
+  description = "On AWS: the role Terraform assumes in each partner account to create its table and role (with the partner's external id)."
+  default     = "OrganizationAccountAccessRole"
+}

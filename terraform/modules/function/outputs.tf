@@ -17,3 +17,8 @@ output "role_name" {
   description = "Execution role name."
   value       = aws_iam_role.this.name
 }
+
+output "role_arn" {
+  description = "Execution role ARN."
+  value       = aws_iam_role.this.arn
+}
