@@ -7,26 +7,11 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
+from payments_support import PARTNER_JSON, moto_partners
 
 from payments import service
-from payments.partners import Partner, PartnerAccess
-
-PARTNER_JSON = {
-    partner_id: {
-        "account_id": account,
-        "region": region,
-        "role_arn": f"arn:aws:iam::{account}:role/outbox-lab-payments-access",
-        "external_id": f"lab-{partner_id}",
-        "table_name": "payments",
-    }
-    for partner_id, account, region in [
-        ("partner1", "111111111111", "us-east-1"),
-        ("partner2", "222222222222", "eu-west-1"),
-    ]
-}
+from payments.partners import PartnerAccess
 
 # The handler validates its settings at import, as on a cold start: given them for the import only.
 with pytest.MonkeyPatch.context() as _import_env:
@@ -45,25 +30,7 @@ class FakeContext:
 @pytest.fixture(autouse=True)
 def partners(monkeypatch: pytest.MonkeyPatch) -> Iterator[PartnerAccess]:
     """The handler's partner access against moto: each partner's table in its own account."""
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        sts = boto3.client("sts", region_name="us-east-1")
-        access = PartnerAccess(
-            {key: Partner.model_validate(value) for key, value in PARTNER_JSON.items()},
-            margin_s=300,
-            duration_s=3600,
-            make_sts=lambda: sts,
-        )
-        for partner_id in PARTNER_JSON:
-            access.table(partner_id).client.create_table(
-                TableName="payments",
-                KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-                BillingMode="PAY_PER_REQUEST",
-            )
+    with moto_partners(monkeypatch) as access:
         monkeypatch.setattr(handler, "access", access)
         yield access
 

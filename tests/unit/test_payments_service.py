@@ -7,51 +7,20 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
+from payments_support import PARTNERS, moto_partners
 
 from labcore.errors import Conflict
 from payments import service
 from payments.models import CreatePayment, PaymentNotFound
-from payments.partners import Partner, PartnerAccess
+from payments.partners import PartnerAccess
 
 NOW = datetime(2026, 11, 29, 12, 30, 45, 123456, tzinfo=UTC)
-PARTNERS = {
-    "partner1": Partner(
-        account_id="111111111111",
-        region="us-east-1",
-        role_arn="arn:aws:iam::111111111111:role/outbox-lab-payments-access",
-        external_id="lab-partner1",
-        table_name="payments",
-    ),
-    "partner2": Partner(
-        account_id="222222222222",
-        region="eu-west-1",
-        role_arn="arn:aws:iam::222222222222:role/outbox-lab-payments-access",
-        external_id="lab-partner2",
-        table_name="payments",
-    ),
-}
 
 
 @pytest.fixture
 def access(monkeypatch: pytest.MonkeyPatch) -> Iterator[PartnerAccess]:
-    """Both partners' tables, each in its own moto account and region, reached through AssumeRole."""
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        sts = boto3.client("sts", region_name="us-east-1")
-        partner_access = PartnerAccess(PARTNERS, margin_s=300, duration_s=3600, make_sts=lambda: sts)
-        for partner_id in PARTNERS:
-            partner_access.table(partner_id).client.create_table(
-                TableName="payments",
-                KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-                BillingMode="PAY_PER_REQUEST",
-            )
+    with moto_partners(monkeypatch) as partner_access:
         yield partner_access
 
 
