@@ -26,7 +26,7 @@ EXECUTOR_STAGE = LAB / "mutate-executor"
 SCRATCH_DB = "outbox_mutate"
 # What mutmut reads or copies, from the project's root; lambdas/ is staged as src/ (see pyproject).
 LINKS = {"src": "lambdas", "pyproject.toml": "pyproject.toml", "tests": "tests", "scripts": "scripts"}
-LINKS |= {"db": "db", "localstack-native": "localstack-native"}
+LINKS |= {"db": "db", "localstack-native": "localstack-native", "samples": "samples", "schemas": "schemas"}
 KILLED = {"killed", "timeout", "caught by type check"}
 SURVIVED = {"survived", "no tests"}
 # Survivors that no test can kill, by the mutated ("+") line of their diff: (pattern, why).
