@@ -19,7 +19,7 @@ from labtools import admin_connect, deployed_outputs, queue_depth, queue_name, s
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
-JOB_STATUSES = ("queued", "processing", "completed", "failed")
+JOB_STATUSES = ("queued", "completed", "failed")  # the CHECK of migration 0004
 
 
 def human_age(age: timedelta) -> str:

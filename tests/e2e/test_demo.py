@@ -56,8 +56,9 @@ def test_status_prints_every_section(outputs: dict[str, Any]) -> None:
     out = result.stdout
     for heading in ("jobs by status", "outbox", "car events", "queues"):
         assert re.search(rf"^{heading}\b", out, re.M), (heading, out)
-    for status in ("queued", "processing", "completed", "failed", "total"):
+    for status in ("queued", "completed", "failed", "total"):
         assert re.search(rf"^  {status} +\d+$", out, re.M), (status, out)
+    assert "processing" not in out, "no job is ever processing (migration 0004)"
     for label in ("backlog (unpublished, not parked)", "parked", "published", "oldest row in the backlog"):
         assert f"  {label}" in out
     for label in ("events received", "cars in the projection"):
