@@ -12,12 +12,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import car_events
 import psycopg
 import pytest
 import requests
 from psycopg.rows import DictRow
 
+import car_events
 from tests_support import poll
 
 PROJECTION_DEADLINE_S = 60.0

@@ -7,10 +7,10 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import car_events
 import psycopg
 from psycopg.rows import DictRow, dict_row
 
+import car_events
 from events_api import service
 from events_api.models import CarEvent
 from labcore import db

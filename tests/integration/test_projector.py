@@ -10,11 +10,11 @@ from typing import Any
 
 import psycopg
 import pytest
-from projector_events import car_event, fifo_record
 from psycopg.rows import DictRow, dict_row
 
 from projector import handler as projector_handler
 from projector import service
+from projector_events import car_event, fifo_record
 from tests_support import app_conninfo, lambda_context, row_locked
 
 pytestmark = pytest.mark.usefixtures("app_environment")

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from payments_support import PARTNER_JSON, moto_partners
 
 from payments import service
 from payments.partners import PartnerAccess
+from payments_support import PARTNER_JSON, moto_partners
 
 # The handler validates its settings at import, as on a cold start: given them for the import only.
 with pytest.MonkeyPatch.context() as _import_env:

@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from payments_support import PARTNERS, moto_partners
 
 from labcore.errors import Conflict
 from payments import service
 from payments.models import CreatePayment, PaymentNotFound
 from payments.partners import PartnerAccess
+from payments_support import PARTNERS, moto_partners
 
 NOW = datetime(2026, 11, 29, 12, 30, 45, 123456, tzinfo=UTC)
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
-from projector_events import car_event, fifo_record
 
+from projector_events import car_event, fifo_record
 from tests_support import lambda_context
 
 

@@ -8,10 +8,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from projector_events import car_event
 
 from labcore.consumer import PoisonMessage
 from projector.service import parse
+from projector_events import car_event
 
 
 def test_the_contracts_event_parses_with_exact_money_and_aware_times() -> None:
