@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from typing import Any
 
 import pytest
@@ -22,10 +21,18 @@ class RecordingSqs:
 
     def send_message_batch(self, *, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:
         with self.lock:
-            self.calls.append({"QueueUrl": QueueUrl, "Entries": Entries})
+            self._record(QueueUrl, Entries)
+        return self._answer(Entries)
+
+    def _record(self, url: str, entries: list[dict[str, Any]]) -> int:
+        """Under the lock: the call's number, its index in `calls`."""
+        self.calls.append({"QueueUrl": url, "Entries": entries})
+        return len(self.calls) - 1
+
+    def _answer(self, entries: list[dict[str, Any]]) -> dict[str, Any]:
         failed = [
             {"Id": e["Id"], "Code": "Throttled", "Message": "slow down", "SenderFault": False}
-            for e in Entries
+            for e in entries
             if e["Id"] in self.failed_ids
         ]
         return {"Successful": [], "Failed": failed} if failed else {"Successful": []}
@@ -105,19 +112,28 @@ def test_a_row_that_cannot_become_a_message_fails_alone() -> None:
 
 
 class FifoSqs(RecordingSqs):
-    """Also records when each call starts and ends, to tell calls that were in flight together."""
+    """Also records when each call starts and ends, to tell calls that were in flight together.
 
-    def __init__(self, failed_ids: set[str] | None = None, raise_for: set[str] | None = None) -> None:
+    With `together=n`, each call waits (at most 5 s) until n calls are in flight: calls sent
+    concurrently are then surely in flight at the same time, and calls sent one after another fail
+    the wait instead of passing by luck of timing.
+    """
+
+    def __init__(
+        self, failed_ids: set[str] | None = None, raise_for: set[str] | None = None, together: int = 1
+    ) -> None:
         super().__init__(failed_ids)
         self.raise_for = raise_for or set()
         self.events: list[tuple[str, int]] = []  # ("start" | "end", call number)
+        self.meet = threading.Barrier(together) if together > 1 else None
 
     def send_message_batch(self, *, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:
-        with self.lock:
-            number = len(self.calls)
+        with self.lock:  # the number and the start together: two calls never share a number
+            number = self._record(QueueUrl, Entries)
             self.events.append(("start", number))
-        response = super().send_message_batch(QueueUrl=QueueUrl, Entries=Entries)
-        time.sleep(0.02)  # widens the window in which concurrent calls overlap
+        response = self._answer(Entries)
+        if self.meet is not None:
+            self.meet.wait(timeout=5)
         with self.lock:
             self.events.append(("end", number))
         if self.raise_for & {e["Id"] for e in Entries}:
@@ -186,7 +202,7 @@ def test_a_groups_entries_go_out_in_outbox_order_one_call_at_a_time() -> None:
 
 
 def test_calls_of_one_wave_go_out_together_and_never_share_a_group() -> None:
-    sqs = FifoSqs()
+    sqs = FifoSqs(together=3)  # each wave: 25 cars in calls of 10, 10 and 5
     messages = [car(i, f"CAR-{i % 25}") for i in range(50)]  # two updates of each of 25 cars
     assert SqsPublisher(sqs, {"cars": FIFO_URL}, concurrency=4).publish(messages) == []
     assert sorted(len(call["Entries"]) for call in sqs.calls[:3]) == [5, 10, 10]
