@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -28,14 +27,17 @@ def insert_rows(conn: psycopg.Connection[DictRow], count: int, topic: str = "con
 class RecordingPublisher:
     """Acknowledges everything except the ids it is told to fail; remembers what it sent."""
 
-    def __init__(self, fail: set[int] | None = None, delay_s: float = 0.0) -> None:
+    def __init__(self, fail: set[int] | None = None, meet: threading.Barrier | None = None) -> None:
         self.fail = fail or set()
-        self.delay_s = delay_s
+        self.meet = meet  # its first publish waits here for the other publishers' first publish
         self.sent: list[int] = []
         self.lock = threading.Lock()
 
     def publish(self, messages: list[OutboxMessage]) -> list[PublishFailure]:
-        time.sleep(self.delay_s)  # widens the window in which two dispatchers overlap
+        if self.meet is not None:
+            # Every dispatcher then holds a claim at once: SKIP LOCKED is surely put to the test.
+            self.meet.wait(timeout=10)
+            self.meet = None
         with self.lock:
             self.sent += [m.outbox_id for m in messages if m.outbox_id not in self.fail]
         return [

@@ -29,14 +29,12 @@ def test_two_dispatchers_never_publish_the_same_row(
 ) -> None:
     ids = insert_rows(admin, 600)
     settings = DispatchSettings(batch_size=50)
-    publishers = [RecordingPublisher(delay_s=0.005), RecordingPublisher(delay_s=0.005)]
+    both_claimed = threading.Barrier(2)
+    publishers = [RecordingPublisher(meet=both_claimed), RecordingPublisher(meet=both_claimed)]
     results: list[service.PassResult] = []
-    barrier = threading.Barrier(2)
 
     def run(publisher: RecordingPublisher) -> None:
-        conn = connect()
-        barrier.wait(timeout=10)
-        results.append(drain(conn, publisher, settings))
+        results.append(drain(connect(), publisher, settings))
 
     threads = [threading.Thread(target=run, args=(p,)) for p in publishers]
     for thread in threads:
