@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import functools
-import json
 from typing import Annotated, Any, Self
 
 import psycopg
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from psycopg.rows import DictRow
-from pydantic import NonNegativeFloat, PositiveFloat, PositiveInt, field_validator, model_validator
+from pydantic import NonNegativeFloat, PositiveFloat, PositiveInt, model_validator
 from pydantic_settings import NoDecode
 
 from dispatcher import service
 from labcore import db, outbox, topics
 from labcore.clients import client
-from labcore.config import LabSettings, load
+from labcore.config import LabSettings, json_object, load
 
 logger = Logger()  # service name from POWERTOOLS_SERVICE_NAME, shared with labcore's child loggers
 
@@ -24,7 +23,7 @@ logger = Logger()  # service name from POWERTOOLS_SERVICE_NAME, shared with labc
 class DispatcherSettings(LabSettings):
     """Set by terraform/jobs.tf; defaults match DispatchSettings'."""
 
-    topic_queues: Annotated[dict[str, str], NoDecode]  # JSON: topic -> queue name (or URL)
+    topic_queues: Annotated[dict[str, str], NoDecode, json_object("topic -> queue name")]  # or queue URL
     dispatch_batch_size: PositiveInt = 100
     dispatch_max_attempts: PositiveInt = 5
     dispatch_backoff_base_s: PositiveFloat = 2.0
@@ -32,14 +31,6 @@ class DispatcherSettings(LabSettings):
     outbox_retention_hours: PositiveFloat = 24.0
     inbox_retention_hours: PositiveFloat = 360.0
     dispatch_linger_s: NonNegativeFloat = 2.0
-
-    @field_validator("topic_queues", mode="before")
-    @classmethod
-    def _json_object(cls, raw: object) -> object:
-        try:
-            return json.loads(raw) if isinstance(raw, str) else raw
-        except ValueError as exc:
-            raise ValueError("must be a JSON object of topic -> queue name") from exc
 
     @model_validator(mode="after")
     def _a_queue_for_every_topic(self) -> Self:

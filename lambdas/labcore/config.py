@@ -15,7 +15,16 @@ import os
 from dataclasses import dataclass
 from typing import Any, Self, TypedDict
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    ValidationError,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DB_FIELDS_REQUIRED = ("db_host", "db_user", "db_password", "db_name")
@@ -23,6 +32,20 @@ DB_FIELDS_REQUIRED = ("db_host", "db_user", "db_password", "db_name")
 
 class ConfigError(RuntimeError):
     """A required setting is missing or malformed."""
+
+
+def json_object(of: str) -> BeforeValidator:
+    """Parses a setting the environment holds as JSON text, naming what it must be when malformed:
+    `Annotated[dict[str, str], NoDecode, json_object("topic -> queue name")]` (NoDecode: pydantic-settings
+    leaves the text to this validator and its message)."""
+
+    def parse(raw: object) -> object:
+        try:
+            return json.loads(raw) if isinstance(raw, str) else raw
+        except ValueError as exc:
+            raise ValueError(f"must be a JSON object of {of}") from exc
+
+    return BeforeValidator(parse)
 
 
 class FunctionSettings(BaseSettings):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,12 +15,11 @@ from pydantic import (
     Field,
     NonNegativeInt,
     StringConstraints,
-    field_validator,
     model_validator,
 )
 from pydantic_settings import NoDecode
 
-from labcore.config import FunctionSettings
+from labcore.config import FunctionSettings, json_object
 from labcore.errors import NotFound, Unavailable
 from payments.service import PaymentTable
 
@@ -56,18 +54,12 @@ class Partner(BaseModel):
 class PaymentsSettings(FunctionSettings):
     """The payments function's settings (set by Terraform); it has no database."""
 
-    partners: Annotated[dict[PartnerId, Partner], NoDecode] = Field(min_length=1)  # JSON: id -> Partner
+    partners: Annotated[dict[PartnerId, Partner], NoDecode, json_object("partner id -> partner")] = Field(
+        min_length=1
+    )
     payments_credentials_margin_s: NonNegativeInt = 300  # refresh this long before credentials expire
     # STS's minimum to the hour that role chaining allows: a Lambda's own credentials are a role session.
     payments_session_duration_s: int = Field(default=3600, ge=900, le=3600)
-
-    @field_validator("partners", mode="before")
-    @classmethod
-    def _json_object(cls, raw: object) -> object:
-        try:
-            return json.loads(raw) if isinstance(raw, str) else raw
-        except ValueError as exc:
-            raise ValueError("must be a JSON object of partner id -> partner") from exc
 
     @model_validator(mode="after")
     def _margin_inside_the_session(self) -> Self:
