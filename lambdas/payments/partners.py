@@ -19,6 +19,7 @@ from pydantic import (
 )
 from pydantic_settings import NoDecode
 
+from labcore.clients import client, new_client
 from labcore.config import FunctionSettings, json_object
 from labcore.errors import NotFound, Unavailable
 from payments.service import PaymentTable
@@ -78,24 +79,17 @@ class _Access:
 
 
 def sts_client() -> Any:
-    from labcore.clients import client  # deferred: boto3 costs ~100 ms to import
-
     return client("sts")
 
 
 def dynamodb_client(partner: Partner, credentials: Mapping[str, Any]) -> Any:
-    """A client for the partner's region with the assumed role's credentials; timeouts as labcore.clients."""
-    import boto3
-    from botocore.config import Config
-
-    config = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 3, "mode": "standard"})
-    return boto3.client(
+    """A client for the partner's region with the assumed role's credentials."""
+    return new_client(
         "dynamodb",
         region_name=partner.region,
         aws_access_key_id=credentials["AccessKeyId"],
         aws_secret_access_key=credentials["SecretAccessKey"],
         aws_session_token=credentials["SessionToken"],
-        config=config,
     )
 
 
