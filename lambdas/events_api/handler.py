@@ -7,7 +7,6 @@ same router (docs/events.md), and nothing else changes.
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from typing import Any
 
@@ -19,7 +18,7 @@ from pydantic import ValidationError
 
 from events_api import service
 from events_api.models import MAX_BULK_EVENTS, CarEvent
-from labcore import db, http
+from labcore import db, http, outbox
 from labcore.config import load
 from labcore.errors import Conflict, FieldProblem, InvalidInput, Unavailable
 from labcore.nudge import DispatcherNudge, NudgeSettings
@@ -36,15 +35,8 @@ nudge = DispatcherNudge(settings.dispatcher_function, settings.dispatch_nudge_in
 routes = Router()  # type: ignore[no-untyped-call]  # powertools leaves its __init__ unannotated
 
 
-def _headers_for_outbox() -> dict[str, str]:
-    headers = {"correlation_id": logger.get_correlation_id() or ""}
-    if trace_id := os.environ.get("_X_AMZN_TRACE_ID"):
-        headers["trace_id"] = trace_id
-    return headers
-
-
 def _ingest(events: list[CarEvent]) -> list[service.Outcome]:
-    headers = _headers_for_outbox()
+    headers = outbox.request_headers(logger.get_correlation_id())
     outcomes = db.run_in_transaction(lambda conn: service.ingest(conn, events, headers))
     if "created" in outcomes:
         nudge()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from typing import Any
 
@@ -12,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from jobs_api import service
 from jobs_api.models import CreateJobRequest
-from labcore import db, http
+from labcore import db, http, outbox
 from labcore.config import load
 from labcore.errors import FieldProblem, InvalidInput
 from labcore.nudge import DispatcherNudge, NudgeSettings
@@ -25,17 +24,10 @@ nudge = DispatcherNudge(settings.dispatcher_function, settings.dispatch_nudge_in
 app = http.resolver()
 
 
-def _headers_for_outbox() -> dict[str, str]:
-    headers = {"correlation_id": logger.get_correlation_id() or ""}
-    if trace_id := os.environ.get("_X_AMZN_TRACE_ID"):
-        headers["trace_id"] = trace_id
-    return headers
-
-
 @app.post("/jobs")
 def create_job() -> Response[str]:
     request = http.parse_body(app, CreateJobRequest)
-    headers = _headers_for_outbox()
+    headers = outbox.request_headers(logger.get_correlation_id())
     result = db.run_in_transaction(lambda conn: service.create_job(conn, request, headers))
     logger.info(
         "job accepted",

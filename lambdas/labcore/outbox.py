@@ -7,6 +7,7 @@ dispatcher listening there publishes the rows within milliseconds of the commit.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -78,3 +79,11 @@ def enqueue(
     message = Message(aggregate_type, aggregate_id, topic, event_type, payload, headers)
     [outbox_id] = enqueue_many(conn, [message])
     return outbox_id
+
+
+def request_headers(correlation_id: str | None) -> dict[str, str]:
+    """The headers an outbox row carries from the request that wrote it: correlation and trace ids."""
+    headers = {"correlation_id": correlation_id or ""}
+    if trace_id := os.environ.get("_X_AMZN_TRACE_ID"):  # set by Lambda per invocation
+        headers["trace_id"] = trace_id
+    return headers
