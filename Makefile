@@ -8,7 +8,7 @@ LAB := $(PYTHON) scripts/lab
 VENV_BIN := $(or $(LAB_DIR),.lab)/venv/bin
 PYTEST := $(VENV_BIN)/pytest
 
-.PHONY: help up apply down destroy build migrate test unit integration e2e lint fmt logs urls outputs doctor clean venv bench bench-api bench-outbox bench-lifecycle bench-first-run bench-events bench-payments demo status mutate
+.PHONY: help up apply down destroy build migrate test unit integration e2e lint fmt logs urls outputs doctor clean venv bench bench-api bench-outbox bench-lifecycle bench-first-run bench-events bench-payments demo status mutate faults
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -36,7 +36,11 @@ venv: ## install the dev tools into .lab/venv
 
 test: venv ## unit + integration + e2e tests (needs `make up apply`)
 	@$(LAB) check-deployed
-	$(PYTEST) tests localstack-native/tests
+	$(PYTEST) tests localstack-native/tests --ignore=tests/faults
+
+faults: venv ## the fault suite: Postgres/LocalStack/SQS outages, dispatcher kill, duplicates, poison (needs up apply; native)
+	@$(LAB) check-deployed
+	$(PYTEST) tests/faults
 
 unit: venv ## unit tests only (no services needed)
 	$(PYTEST) tests/unit localstack-native/tests -m 'not integration'

@@ -144,14 +144,27 @@ def function_logs(name: str, lines: int) -> list[str]:
     return [str(event["message"]).rstrip() for event in events[-lines:]] if lines > 0 else []
 
 
+def start_dispatch(name: str) -> None:
+    """One dispatcher pass, started asynchronously: what waited in the outbox goes out now."""
+    try:
+        aws_client("lambda").invoke(FunctionName=name, InvocationType="Event", Payload=b'{"source": "lab"}')
+    except (BotoCoreError, ClientError) as exc:
+        raise LabError(f"cannot start a dispatcher pass of {name}: {exc}") from exc
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Helpers the lab runs in the dev venv.")
     sub = parser.add_subparsers(dest="command", required=True)
     logs = sub.add_parser("function-logs", help="a Lambda's recent CloudWatch log messages")
     logs.add_argument("name")
     logs.add_argument("--lines", type=int, default=100)
+    dispatch = sub.add_parser("start-dispatch", help="start one dispatcher pass (asynchronous invoke)")
+    dispatch.add_argument("name")
     args = parser.parse_args()
     try:
+        if args.command == "start-dispatch":
+            start_dispatch(args.name)
+            return
         for line in function_logs(args.name, args.lines):
             print(line)
     except LabError as exc:

@@ -1,14 +1,19 @@
-"""Builders of Lambda events and contexts for tests that call handlers in-process."""
+"""Builders of Lambda events and contexts for tests that call handlers in-process, and small
+helpers every layer shares (polling, a held row lock, the redrive command)."""
 
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -124,3 +129,23 @@ def row_locked(query: str, params: tuple[Any, ...]) -> Iterator[None]:
     finally:
         release.set()
         holder.join(timeout=10)
+
+
+def redrive_jobs_dlq() -> int:
+    """Run the redrive command (scripts/redrive.py) as a user would; how many messages it moved."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(Path(__file__).resolve().parents[1] / "scripts" / "redrive.py"),
+            "--queue",
+            "jobs",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    moved = re.search(r"moved (\d+) message", result.stdout)
+    assert moved, result.stdout
+    return int(moved.group(1))

@@ -62,7 +62,16 @@ def apply() -> None:
     terraform.apply(env, mode)
     settings.DEPLOYED_SESSION_FILE.write_text(session)
     say(f"applied in {time.monotonic() - started:.1f} s")
+    start_dispatch(env)
     terraform.print_urls(env)
+
+
+def start_dispatch(env: dict[str, str]) -> None:
+    """Rows committed while LocalStack was away (a restart loses the deployed stack) go out now, not
+    at the dispatch schedule's first minute."""
+    name = terraform.outputs(env).get("functions", {}).get("dispatcher")
+    if name:
+        run([venvs.dev_python(), str(settings.ROOT / "scripts" / "labtools.py"), "start-dispatch", name])
 
 
 def destroy() -> None:
