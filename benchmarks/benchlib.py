@@ -45,11 +45,12 @@ class Stopwatch:
 
 
 def quantiles(samples: Sequence[float]) -> dict[str, float]:
-    """p50, p95 and max of the samples, rounded to 0.1, with their count."""
+    """p50, p95, p99 and max of the samples, rounded to 0.1, with their count."""
     cut = statistics.quantiles(samples, n=100)
     return {
         "p50": round(cut[49], 1),
         "p95": round(cut[94], 1),
+        "p99": round(cut[98], 1),
         "max": round(max(samples), 1),
         "n": len(samples),
     }

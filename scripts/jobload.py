@@ -21,6 +21,7 @@ import psycopg
 import requests
 
 PAIRS = [("USD", "EUR"), ("GBP", "JPY"), ("EUR", "BHD"), ("USD", "KRW"), ("CHF", "SEK")]
+OPEN_LOOP_CLIENTS = 24  # enough connections that the schedule, not the clients, sets the pace
 EFFECTS = ("completed", "failed")  # the outcomes that change a job; "duplicate", "already-final" do not
 
 
@@ -28,11 +29,12 @@ EFFECTS = ("completed", "failed")  # the outcomes that change a job; "duplicate"
 class Posted:
     """One POST /jobs and its answer (status 0: no answer, e.g. connection refused)."""
 
-    at: float  # time.monotonic() when it was sent
+    at: float  # time.monotonic() when it was sent (or due, under an open loop)
     seconds: float
     status: int
     job_id: str | None
     error: str | None = None
+    sent_epoch: float = 0.0  # the same instant as `at`, in wall-clock time (to compare with Postgres')
 
 
 def job_body(i: int, client_prefix: str) -> dict[str, str]:
@@ -45,15 +47,55 @@ def job_body(i: int, client_prefix: str) -> dict[str, str]:
     }
 
 
-def post_job(session: requests.Session, jobs_url: str, body: dict[str, str], timeout: float = 10) -> Posted:
-    started = time.monotonic()
+def post_job(
+    session: requests.Session,
+    jobs_url: str,
+    body: dict[str, str],
+    timeout: float = 10,
+    due: float | None = None,
+    expected: int = 201,
+) -> Posted:
+    """POST one body; the time counts from `due` (an open loop's schedule) when given, else from now."""
+    started = time.monotonic() if due is None else due
+    epoch = time.time() - (time.monotonic() - started)
     try:
         response = session.post(jobs_url, json=body, timeout=timeout)
     except requests.RequestException as exc:
-        return Posted(started, time.monotonic() - started, 0, None, f"{type(exc).__name__}: {exc}")
-    job_id = response.json().get("job_id") if response.status_code == 201 else None
-    error = None if response.status_code == 201 else response.text[:300]
-    return Posted(started, time.monotonic() - started, response.status_code, job_id, error)
+        return Posted(started, time.monotonic() - started, 0, None, f"{type(exc).__name__}: {exc}", epoch)
+    ok = response.status_code == expected
+    job_id = response.json().get("job_id") if ok and expected == 201 else None
+    error = None if ok else response.text[:300]
+    return Posted(started, time.monotonic() - started, response.status_code, job_id, error, epoch)
+
+
+def open_loop(url: str, rate: float, seconds: float, client_prefix: str, expected: int = 201) -> list[Posted]:
+    """POST at a fixed rate for `seconds`, each request at its scheduled time whatever the earlier ones
+    do (an open loop: a slow answer delays no later request, and its latency counts from its due time)."""
+    count = max(1, round(rate * seconds))
+    start = time.monotonic() + 0.2
+    posted: list[Posted] = []
+    lock = threading.Lock()
+    counter = iter(range(count))
+
+    def client() -> None:
+        with requests.Session() as session:
+            while True:
+                with lock:
+                    n = next(counter, None)
+                if n is None:
+                    return
+                due = start + n / rate
+                time.sleep(max(0.0, due - time.monotonic()))
+                result = post_job(session, url, job_body(n, client_prefix), due=due, expected=expected)
+                with lock:
+                    posted.append(result)
+
+    threads = [threading.Thread(target=client, daemon=True) for _ in range(min(count, OPEN_LOOP_CLIENTS))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return posted
 
 
 @dataclass
@@ -94,6 +136,9 @@ class JobStream:
         for thread in self._threads:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
         return self.snapshot()
+
+    def running(self) -> bool:
+        return any(thread.is_alive() for thread in self._threads)
 
     def snapshot(self) -> list[Posted]:
         with self._lock:
@@ -142,7 +187,9 @@ def database_state(conn: psycopg.Connection[Any], job_ids: list[str]) -> dict[st
     """Job id -> its status, completion time, outbox id(s) and their state, in one query."""
     rows = conn.execute(
         "SELECT j.job_id::text AS job_id, j.status,"
+        " extract(epoch FROM j.created_at)::float8 AS created_at,"
         " extract(epoch FROM j.completed_at)::float8 AS completed_at,"
+        " extract(epoch FROM min(o.published_at))::float8 AS published_at,"
         " array_agg(o.outbox_id::text ORDER BY o.outbox_id) FILTER (WHERE o.outbox_id IS NOT NULL)"
         "   AS outbox_ids,"
         " count(o.outbox_id) FILTER (WHERE o.published_at IS NOT NULL) AS published,"

@@ -18,6 +18,7 @@ def test_quantiles_of_a_known_sample() -> None:
     assert benchlib.quantiles([float(i) for i in range(100, 0, -1)]) == {
         "p50": 50.5,
         "p95": 96.0,
+        "p99": 100.0,
         "max": 100.0,
         "n": 100,
     }
