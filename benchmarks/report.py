@@ -121,6 +121,49 @@ def payments(r: dict[str, Any]) -> Iterator[Row]:
     yield "`AssumeRole` calls during the warm invocations", num(r["sts_calls_during_warm_invocations"]), "0"
 
 
+def soak(r: dict[str, Any]) -> Iterator[Row]:
+    jobs = num(r["jobs"])
+    yield f"jobs posted by {num(r['clients'])} clients, accepted", f"{jobs}, {num(r['accepted'])}", ""
+    yield "lost (accepted, never final)", num(r["lost"]), "0"
+    yield "applied exactly once", "yes" if r["exactly_once"] else "no", "yes"
+    yield "applied twice, parked", f"{num(r['applied_twice'])}, {num(r['parked'])}", "0, 0"
+    injected = (
+        f"{num(r['duplicates_injected'])} duplicated sends, {num(r['dispatcher_kills'])} dispatcher killed"
+    )
+    yield "faults injected", f"{injected} (its batch: {num(r['killed_batch_entries'])} rows)", ""
+    yield "copies skipped by the worker's inbox", num(r["duplicates_skipped_by_inbox"]), ""
+    yield "sustained rate, first POST to last completion", f"{num(r['sustained_jobs_per_s'])} jobs/s", ""
+    done = r["submit_to_completed_ms"]
+    yield "submit to `completed`", f"{spread(done)}; p99 {num(done['p99'])} ms", ""
+    yield "where the time goes: API (POST round trip)", spread(r["api_ms"]), ""
+    yield "relay (job committed -> outbox row published)", spread(r["relay_ms"]), ""
+    yield "delivery (published -> completed: queue + worker)", spread(r["delivery_ms"]), ""
+
+
+def p95(step: dict[str, Any]) -> str:
+    value = step["latency_ms"]["p95"]
+    text = "no answer" if value is None else f"p95 {num(value)} ms"
+    failures = [f"{num(step[k])} {k.replace('_', ' ')}" for k in ("bad_answers", "unfinished") if step.get(k)]
+    return text + (f" ({', '.join(failures)})" if failures else "")
+
+
+def sustained_rate(r: dict[str, Any]) -> Iterator[Row]:
+    target = f"p95 < {num(r['target_p95_ms'])} ms"
+    for name, key in (
+        ("the bare API (POST of a trivial function)", "bare_api"),
+        ("the lab (submit to `completed`)", "lab"),
+    ):
+        steps = ", ".join(f"{num(s['rate'])}/s {p95(s)}" for s in r[key]["steps"])
+        yield f"{name}: highest rate held", f"{num(r[key]['sustained_per_s'])} /s", target
+        yield f"{name}: steps of {num(r['step_seconds'])} s", steps, ""
+    yield "lab / bare API", num(r["lab_over_bare"]), ""
+
+
+def faults(r: dict[str, Any]) -> Iterator[Row]:
+    for name, seconds in r["recovery_s"].items():
+        yield name, f"{num(seconds)} s", ""
+
+
 def flattened(r: dict[str, Any], prefix: str = "") -> Iterator[Row]:
     """Any other results file: one row per value, named by its path in the JSON."""
     for key, value in r.items():
@@ -145,6 +188,9 @@ RENDERERS: dict[str, Callable[[dict[str, Any]], Iterator[Row]]] = {
     "relay_throughput": relay_throughput,
     "events_api": events_api,
     "payments": payments,
+    "soak": soak,
+    "sustained_rate": sustained_rate,
+    "faults": faults,
 }
 
 

@@ -38,6 +38,7 @@ def step(url: str, rate: float, seconds: float, expected: int, db: Any | None) -
     posted = jobload.open_loop(url, rate, seconds, CLIENT_PREFIX, expected=expected)
     bad = [p for p in posted if p.status != expected]
     latencies = [p.seconds * 1000 for p in posted if p.status == expected]
+    unfinished = 0
     if db is not None and not bad:
         job_ids = jobload.accepted(posted)
         deadline = time.monotonic() + 60
@@ -45,15 +46,20 @@ def step(url: str, rate: float, seconds: float, expected: int, db: Any | None) -
             time.sleep(0.5)
         state = jobload.database_state(db, job_ids)
         sent = {p.job_id: p.sent_epoch for p in posted}
-        latencies = [
-            (job["completed_at"] - sent[job["job_id"]]) * 1000 if job["completed_at"] else float("inf")
-            for job in state.values()
-        ]
+        done = [job for job in state.values() if job["completed_at"]]
+        latencies = [(job["completed_at"] - sent[job["job_id"]]) * 1000 for job in done]
+        unfinished = len(job_ids) - len(done)
         benchlib.delete_bench_jobs(db, CLIENT_PREFIX)
-    summary = benchlib.quantiles(latencies) if len(latencies) > 1 else {"p95": float("inf")}
-    passed = not bad and summary["p95"] < TARGET_P95_MS
+    summary: dict[str, Any] = benchlib.quantiles(latencies) if len(latencies) > 1 else {"p95": None}
+    passed = not bad and not unfinished and summary["p95"] is not None and summary["p95"] < TARGET_P95_MS
     print(f"  {rate:>5} /s: p95 {summary['p95']} ms, {len(bad)} bad answers -> {'ok' if passed else 'over'}")
-    return {"rate": rate, "passed": passed, "bad_answers": len(bad), "latency_ms": summary}
+    return {
+        "rate": rate,
+        "passed": passed,
+        "bad_answers": len(bad),
+        "unfinished": unfinished,
+        "latency_ms": summary,
+    }
 
 
 def highest(url: str, rates: list[float], seconds: float, expected: int, db: Any | None) -> dict[str, Any]:

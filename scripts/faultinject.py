@@ -20,6 +20,7 @@ import http.client
 import json
 import os
 import signal
+import sys
 import threading
 import time
 from collections import Counter
@@ -60,7 +61,7 @@ class FaultProxy:
         self._hold_next = False
         self._release = threading.Event()
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer((host, port), _handler_for(self))
+        self._server = _QuietServer((host, port), _handler_for(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="fault-proxy", daemon=True)
 
@@ -124,6 +125,13 @@ class FaultProxy:
             return response.status, response.getheaders(), response.read()
         finally:
             connection.close()
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A caller that hangs up (killed, or timed out on a held answer) is expected here, not news."""
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
 
 
 def _action_and_ids(headers: Any, body: bytes) -> tuple[str, tuple[str, ...]]:
