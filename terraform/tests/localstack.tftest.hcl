@@ -67,7 +67,7 @@ run "localstack_plan" {
 
   assert {
     condition = alltrue([for f in [module.ping_function, module.jobs_api_function, module.events_api_function, module.dispatcher, module.worker, module.projector] :
-    !contains(keys(f.environment), "DB_SSLMODE") && !contains(keys(f.environment), "DB_SSLROOTCERT") && f.environment["PSYCOPG_IMPL"] == "binary"])
+    !contains(keys(f.environment), "DB_SSLMODE") && !contains(keys(f.environment), "DB_SSLROOTCERT") && lookup(f.environment, "PSYCOPG_IMPL", null) == "binary"])
     error_message = "On LocalStack the functions get no TLS settings: libpq's default, as before."
   }
 
@@ -90,7 +90,7 @@ run "localstack_accepts_an_explicit_tls_mode" {
   }
 
   assert {
-    condition     = module.worker.environment["DB_SSLMODE"] == "require" && !contains(keys(module.worker.environment), "DB_SSLROOTCERT")
+    condition     = lookup(module.worker.environment, "DB_SSLMODE", null) == "require" && !contains(keys(module.worker.environment), "DB_SSLROOTCERT")
     error_message = "An explicit db_sslmode reaches the functions; require verifies nothing, so no CA bundle."
   }
 }
