@@ -144,16 +144,6 @@ run "known_password_refused_on_aws" {
   expect_failures = [var.db_app_password]
 }
 
-run "short_password_refused_on_aws" {
-  command = plan
-
-  variables {
-    db_app_password = "short-secret"
-  }
-
-  expect_failures = [var.db_app_password]
-}
-
 run "missing_ca_bundle_refused" {
   command = plan
 
@@ -162,29 +152,4 @@ run "missing_ca_bundle_refused" {
   }
 
   expect_failures = [aws_secretsmanager_secret_version.db]
-}
-
-run "subnets_need_security_groups" {
-  command = plan
-
-  variables {
-    vpc_security_group_ids = []
-  }
-
-  expect_failures = [var.vpc_security_group_ids]
-}
-
-run "without_vpc_nothing_networked" {
-  command = plan
-
-  variables {
-    vpc_subnet_ids         = []
-    vpc_security_group_ids = []
-    vpc_endpoints          = false
-  }
-
-  assert {
-    condition     = length(module.worker.vpc_config) == 0 && length(aws_vpc_endpoint.this) == 0 && lookup(module.worker.environment, "DB_SSLMODE", null) == "verify-full"
-    error_message = "Without subnets the functions use public endpoints (no VPC, no endpoints), and still verify TLS."
-  }
 }

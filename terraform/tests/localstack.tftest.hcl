@@ -82,19 +82,6 @@ run "localstack_plan" {
   }
 }
 
-run "localstack_accepts_an_explicit_tls_mode" {
-  command = plan
-
-  variables {
-    db_sslmode = "require"
-  }
-
-  assert {
-    condition     = lookup(module.worker.environment, "DB_SSLMODE", null) == "require" && !contains(keys(module.worker.environment), "DB_SSLROOTCERT")
-    error_message = "An explicit db_sslmode reaches the functions; require verifies nothing, so no CA bundle."
-  }
-}
-
 run "vpc_refused_on_localstack" {
   command = plan
 
@@ -104,14 +91,4 @@ run "vpc_refused_on_localstack" {
   }
 
   expect_failures = [var.vpc_subnet_ids]
-}
-
-run "unknown_authorization_refused" {
-  command = plan
-
-  variables {
-    api_authorization = "COGNITO"
-  }
-
-  expect_failures = [var.api_authorization]
 }
