@@ -32,8 +32,16 @@ def bootstrap(dbname: str, app_user: str, app_password: str) -> None:
     with psycopg.connect(**admin_conninfo("postgres"), autocommit=True) as conn:
         if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (app_user,)).fetchone() is None:
             conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(app_user)))
+        # Only a superuser may name the SUPERUSER attribute at all; RDS's master user is not one
+        # (rds_superuser), and a role it creates or alters cannot be a superuser anyway.
+        superuser = conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()
+        attributes = (
+            "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE"
+            if superuser and superuser[0]
+            else "LOGIN NOCREATEDB NOCREATEROLE"
+        )
         conn.execute(
-            sql.SQL("ALTER ROLE {} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD {}").format(
+            sql.SQL("ALTER ROLE {} WITH " + attributes + " PASSWORD {}").format(
                 sql.Identifier(app_user), sql.Literal(app_password)
             )
         )

@@ -15,6 +15,7 @@ module "ping_function" {
   environment        = local.db_environment
   policy_json        = data.aws_iam_policy_document.read_db_secret.json
   log_retention_days = var.log_retention_days
+  vpc_config         = local.function_vpc_config
 }
 
 # Every method: the ping function answers its own 405s, as the jobs API does under {proxy+}.
@@ -27,6 +28,7 @@ module "ping_route" {
   invoke_arn    = module.ping_function.invoke_arn
   function_name = module.ping_function.function_name
   execution_arn = aws_api_gateway_rest_api.this.execution_arn
+  authorization = var.api_authorization
 }
 
 # The APIs (jobs, events) read the DB secret and nudge the dispatcher after a commit.
@@ -58,6 +60,7 @@ module "jobs_api_function" {
   environment        = local.nudging_api_environment
   policy_json        = data.aws_iam_policy_document.nudging_api.json
   log_retention_days = var.log_retention_days
+  vpc_config         = local.function_vpc_config
 }
 
 # Every path but /ping and /api/... goes to the jobs API, so unknown routes and wrong methods get
@@ -71,6 +74,7 @@ module "jobs_route" {
   invoke_arn    = module.jobs_api_function.invoke_arn
   function_name = module.jobs_api_function.function_name
   execution_arn = aws_api_gateway_rest_api.this.execution_arn
+  authorization = var.api_authorization
 }
 
 resource "aws_api_gateway_deployment" "this" {

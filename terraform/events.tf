@@ -29,6 +29,7 @@ module "events_api_function" {
   environment        = local.nudging_api_environment
   policy_json        = data.aws_iam_policy_document.nudging_api.json
   log_retention_days = var.log_retention_days
+  vpc_config         = local.function_vpc_config
 }
 
 # /api/{proxy+} is more specific than the jobs API's /{proxy+}: every /api/... path is the events API's.
@@ -47,6 +48,7 @@ module "events_route" {
   invoke_arn    = module.events_api_function.invoke_arn
   function_name = module.events_api_function.function_name
   execution_arn = aws_api_gateway_rest_api.this.execution_arn
+  authorization = var.api_authorization
 }
 
 data "aws_iam_policy_document" "projector" {
@@ -71,6 +73,7 @@ module "projector" {
   environment        = local.db_environment
   policy_json        = data.aws_iam_policy_document.projector.json
   log_retention_days = var.log_retention_days
+  vpc_config         = local.function_vpc_config
 }
 
 resource "aws_lambda_event_source_mapping" "car_events" {

@@ -57,6 +57,7 @@ module "dispatcher" {
   })
   policy_json        = data.aws_iam_policy_document.dispatcher.json
   log_retention_days = var.log_retention_days
+  vpc_config         = local.function_vpc_config
 }
 
 # The safety net: whatever a nudge missed is published within a minute; this run also deletes
@@ -102,6 +103,7 @@ module "worker" {
   environment        = local.db_environment
   policy_json        = data.aws_iam_policy_document.worker.json
   log_retention_days = var.log_retention_days
+  vpc_config         = local.function_vpc_config
 }
 
 resource "aws_lambda_event_source_mapping" "jobs" {

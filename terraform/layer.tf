@@ -2,12 +2,20 @@ locals {
   layer_zip = "${var.artifacts_dir}/layer-${var.architecture}.zip"
   bundled   = var.layer_delivery == "bundle"
 
+  # TLS to the database: verified against the RDS CA on AWS; on LocalStack libpq's default as before.
+  db_sslmode         = var.db_sslmode != null ? var.db_sslmode : (local.on_localstack ? null : "verify-full")
+  db_verifies_server = startswith(coalesce(local.db_sslmode, "unset"), "verify-")
+  db_tls_environment = merge(
+    local.db_sslmode == null ? {} : { DB_SSLMODE = local.db_sslmode },
+    local.db_verifies_server ? { DB_SSLROOTCERT = var.db_ssl_root_cert } : {},
+  )
+
   # Shared by every function: credentials come from Secrets Manager, never from the environment.
-  db_environment = {
+  db_environment = merge(local.db_tls_environment, {
     DB_SECRET_ID = aws_secretsmanager_secret.db.arn
     # Fail at import if the layer's compiled psycopg does not load, instead of falling back to a local libpq.
     PSYCOPG_IMPL = "binary"
-  }
+  })
 
   # Attached layer, or nothing when each zip carries the dependencies itself.
   layers = [for layer in aws_lambda_layer_version.deps : layer.arn]

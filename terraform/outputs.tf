@@ -144,3 +144,8 @@ output "curl_examples" {
     "${local.on_localstack ? ".lab/venv/bin/awslocal" : "aws --cli-binary-format raw-in-base64-out"} lambda invoke --function-name ${module.payments_function.function_name} --payload '{\"partnerId\":\"partner1\",\"action\":\"createPayment\",\"data\":{\"amount\":100.50,\"currency\":\"USD\"}}' /dev/stdout",
   ]
 }
+
+output "api_key_id" {
+  description = "With api_authorization = API_KEY: the id of the API key (its value: aws apigateway get-api-key --include-value --api-key <id>); null otherwise."
+  value       = one(aws_api_gateway_api_key.this[*].id)
+}

@@ -71,4 +71,5 @@ module "payments_route" {
   invoke_arn    = module.payments_function.invoke_arn
   function_name = module.payments_function.function_name
   execution_arn = aws_api_gateway_rest_api.this.execution_arn
+  authorization = var.api_authorization
 }

@@ -68,9 +68,32 @@ variable "db_app_user" {
 
 variable "db_app_password" {
   type        = string
-  description = "Password of db_app_user."
-  default     = "outbox_app"
+  description = "Password of db_app_user (the one scripts/migrate.py gave the role). null: the lab's known outbox_app, which only LocalStack accepts; on AWS it is required."
+  default     = null
   sensitive   = true
+
+  validation {
+    # No short-circuit in Terraform: try() keeps length(null) from failing the check itself.
+    condition     = var.localstack_endpoint != null || (try(length(var.db_app_password), 0) >= 16 && var.db_app_password != "outbox_app")
+    error_message = "On AWS (no localstack_endpoint) db_app_password is required: at least 16 characters, and not the lab's known outbox_app (e.g. `openssl rand -base64 24`)."
+  }
+}
+
+variable "db_sslmode" {
+  type        = string
+  description = "libpq sslmode of the functions' database connections. null: verify-full on AWS; on LocalStack unset (libpq's prefer, as before)."
+  default     = null
+
+  validation {
+    condition     = var.db_sslmode == null || try(contains(["disable", "allow", "prefer", "require", "verify-ca", "verify-full"], var.db_sslmode), false)
+    error_message = "db_sslmode must be one of libpq's: disable, allow, prefer, require, verify-ca, verify-full."
+  }
+}
+
+variable "db_ssl_root_cert" {
+  type        = string
+  description = "CA bundle that verify-ca/verify-full check the server against: relative to lambdas/labcore/ (make build ships that folder in the layer; put AWS's RDS bundle there), or an absolute path in the Lambda's filesystem (a layer of your own)."
+  default     = "certs/rds-global-bundle.pem"
 }
 
 variable "api_stage" {
@@ -177,4 +200,48 @@ variable "partner_deploy_role_name" {
   type        = string
   description = "On AWS: the role Terraform assumes in each partner account to create its table and role (with the partner's external id)."
   default     = "OrganizationAccountAccessRole"
+}
+
+variable "vpc_subnet_ids" {
+  type        = list(string)
+  description = "On AWS: private subnets for the functions that reach Postgres (ping, jobs_api, events_api, dispatcher, worker, projector). Empty: no VPC, as on LocalStack."
+  default     = []
+
+  validation {
+    condition     = length(var.vpc_subnet_ids) == 0 || var.localstack_endpoint == null
+    error_message = "vpc_subnet_ids is for AWS: leave it empty with a localstack_endpoint."
+  }
+}
+
+variable "vpc_security_group_ids" {
+  type        = list(string)
+  description = "Security groups of those functions' network interfaces: they must allow egress to Postgres and to HTTPS (the VPC endpoints or a NAT). Given exactly when vpc_subnet_ids is."
+  default     = []
+
+  validation {
+    condition     = (length(var.vpc_security_group_ids) == 0) == (length(var.vpc_subnet_ids) == 0)
+    error_message = "vpc_security_group_ids and vpc_subnet_ids go together: give both or neither."
+  }
+}
+
+variable "vpc_endpoints" {
+  type        = bool
+  description = "Create interface VPC endpoints (private DNS) for Secrets Manager, SQS and Lambda in vpc_subnet_ids, which the functions in the VPC call; false: the subnets route to a NAT gateway instead."
+  default     = false
+
+  validation {
+    condition     = !var.vpc_endpoints || length(var.vpc_subnet_ids) > 0
+    error_message = "vpc_endpoints needs vpc_subnet_ids (and vpc_security_group_ids)."
+  }
+}
+
+variable "api_authorization" {
+  type        = string
+  description = "Who may call the REST API's routes: NONE (anyone: the lab's default), AWS_IAM (SigV4-signed requests of principals allowed execute-api:Invoke) or API_KEY (the x-api-key header of the key this stack creates, under a usage plan)."
+  default     = "NONE"
+
+  validation {
+    condition     = contains(["NONE", "AWS_IAM", "API_KEY"], var.api_authorization)
+    error_message = "api_authorization must be NONE, AWS_IAM or API_KEY."
+  }
 }

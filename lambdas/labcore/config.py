@@ -5,6 +5,9 @@ for a function without a database, and is loaded with `load()` when its handler 
 so a missing or malformed variable fails the cold start with the variable's name. Database
 credentials come from Secrets Manager (DB_SECRET_ID: a JSON secret as RDS writes it); for local
 runs, DATABASE_URL or DB_HOST/DB_PORT/DB_USER/DB_PASSWORD/DB_NAME, in that order of precedence.
+TLS: DB_SSLMODE (libpq's sslmode; unset leaves libpq's default) and DB_SSLROOTCERT (the CA bundle,
+required by verify-ca and verify-full; a relative path is taken from this package's folder, where
+the build ships it in the layer).
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ import functools
 import json
 import os
 from dataclasses import dataclass
-from typing import Any, Self, TypedDict
+from pathlib import Path
+from typing import Any, Literal, Self, TypedDict
 
 from pydantic import (
     AliasChoices,
@@ -23,11 +27,14 @@ from pydantic import (
     Field,
     PositiveInt,
     ValidationError,
+    field_validator,
     model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DB_FIELDS_REQUIRED = ("db_host", "db_user", "db_password", "db_name")
+PACKAGE_DIR = Path(__file__).resolve().parent
+SslMode = Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
 
 
 class ConfigError(RuntimeError):
@@ -68,6 +75,25 @@ class LabSettings(FunctionSettings):
     db_name: str | None = None
     db_connect_timeout: PositiveInt = 3  # seconds
     db_statement_timeout_ms: PositiveInt = 3000
+    db_sslmode: SslMode | None = None
+    db_sslrootcert: str | None = None
+
+    @field_validator("db_sslrootcert")
+    @classmethod
+    def _existing_bundle(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        path = PACKAGE_DIR / value  # an absolute value stays as it is
+        if not path.is_file():
+            raise ValueError(f"no CA bundle at {path}")
+        return str(path)
+
+    @model_validator(mode="after")
+    def _verifiable_tls(self) -> Self:
+        if self.db_sslmode in ("verify-ca", "verify-full") and not self.db_sslrootcert:
+            # libpq would look for ~/.postgresql/root.crt, which no Lambda has: fail at cold start.
+            raise ValueError(f"DB_SSLMODE {self.db_sslmode} needs DB_SSLROOTCERT (the CA bundle)")
+        return self
 
     @model_validator(mode="after")
     def _one_complete_source(self) -> Self:
@@ -133,9 +159,12 @@ class DbSettings:
     connect_timeout_s: int
     statement_timeout_ms: int
     from_secret: bool = False
+    sslmode: str | None = None
+    sslrootcert: str | None = None
 
     def conninfo(self) -> dict[str, Any]:
-        return {
+        tls = {"sslmode": self.sslmode, "sslrootcert": self.sslrootcert}
+        return {key: value for key, value in tls.items() if value} | {
             "host": self.host,
             "port": self.port,
             "user": self.user,
@@ -161,15 +190,20 @@ def fetch_secret(secret_id: str) -> DbSecret:
         raise ConfigError(f"secret {secret_id} is not a JSON database secret: {exc}") from exc
 
 
-class _Timeouts(TypedDict):
+class _Connection(TypedDict):
     connect_timeout_s: int
     statement_timeout_ms: int
+    sslmode: str | None
+    sslrootcert: str | None
 
 
 def resolve(settings: LabSettings) -> DbSettings:
     """The credentials: DB_SECRET_ID wins over DATABASE_URL, which wins over the DB_* variables."""
-    timeouts = _Timeouts(
-        connect_timeout_s=settings.db_connect_timeout, statement_timeout_ms=settings.db_statement_timeout_ms
+    connection = _Connection(
+        connect_timeout_s=settings.db_connect_timeout,
+        statement_timeout_ms=settings.db_statement_timeout_ms,
+        sslmode=settings.db_sslmode,
+        sslrootcert=settings.db_sslrootcert,
     )
     if settings.db_secret_id:
         secret = fetch_secret(settings.db_secret_id)
@@ -180,7 +214,7 @@ def resolve(settings: LabSettings) -> DbSettings:
             password=secret.password,
             dbname=secret.dbname,
             from_secret=True,
-            **timeouts,
+            **connection,
         )
     if settings.database_url:
         params = _url_params(settings.database_url)
@@ -190,7 +224,7 @@ def resolve(settings: LabSettings) -> DbSettings:
             user=str(params["user"]),
             password=str(params.get("password") or ""),
             dbname=str(params["dbname"]),
-            **timeouts,
+            **connection,
         )
     assert settings.db_host and settings.db_user and settings.db_password and settings.db_name  # validated
     return DbSettings(
@@ -199,7 +233,7 @@ def resolve(settings: LabSettings) -> DbSettings:
         user=settings.db_user,
         password=settings.db_password,
         dbname=settings.db_name,
-        **timeouts,
+        **connection,
     )
 
 

@@ -22,3 +22,18 @@ output "role_arn" {
   description = "Execution role ARN."
   value       = aws_iam_role.this.arn
 }
+
+output "environment" {
+  description = "The function's environment variables."
+  value       = aws_lambda_function.this.environment[0].variables
+}
+
+output "vpc_config" {
+  description = "The function's subnets and security groups (empty without a VPC)."
+  value       = aws_lambda_function.this.vpc_config
+}
+
+output "vpc_access_policy_arns" {
+  description = "Managed policies attached to the role for the VPC's network interfaces (empty without a VPC)."
+  value       = aws_iam_role_policy_attachment.vpc_access[*].policy_arn
+}

@@ -60,3 +60,17 @@ variable "log_retention_days" {
   type        = number
   description = "Retention of the function's log group."
 }
+
+variable "vpc_config" {
+  type = object({
+    subnet_ids         = list(string)
+    security_group_ids = list(string)
+  })
+  description = "Subnets and security groups of the function's network interfaces (a private database); null: no VPC."
+  default     = null
+
+  validation {
+    condition     = var.vpc_config == null ? true : length(var.vpc_config.subnet_ids) > 0 && length(var.vpc_config.security_group_ids) > 0
+    error_message = "vpc_config needs at least one subnet and one security group."
+  }
+}

@@ -11,7 +11,9 @@ resource "aws_api_gateway_method" "this" {
   rest_api_id   = var.rest_api_id
   resource_id   = aws_api_gateway_resource.this.id
   http_method   = "ANY"
-  authorization = "NONE"
+  authorization = var.authorization == "AWS_IAM" ? "AWS_IAM" : "NONE"
+  # An API key is checked on its own, with the method's authorization NONE (docs/terraform-aws.md).
+  api_key_required = var.authorization == "API_KEY"
 }
 
 resource "aws_api_gateway_integration" "this" {

@@ -27,3 +27,14 @@ variable "execution_arn" {
   type        = string
   description = "The REST API's execution ARN (the permission's source)."
 }
+
+variable "authorization" {
+  type        = string
+  description = "Who may call the path: NONE (anyone), AWS_IAM (SigV4-signed requests of principals allowed execute-api:Invoke) or API_KEY (an x-api-key header of a usage plan's key)."
+  default     = "NONE"
+
+  validation {
+    condition     = contains(["NONE", "AWS_IAM", "API_KEY"], var.authorization)
+    error_message = "authorization must be NONE, AWS_IAM or API_KEY."
+  }
+}

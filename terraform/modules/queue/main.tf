@@ -24,6 +24,7 @@ resource "aws_sqs_queue" "after_dlq" {
   fifo_queue                 = var.fifo
   visibility_timeout_seconds = var.visibility_timeout_seconds
   receive_wait_time_seconds  = var.receive_wait_time_seconds
+  message_retention_seconds  = var.message_retention_seconds
   redrive_policy = jsonencode({
     deadLetterTargetArn = aws_sqs_queue.dlq.arn
     maxReceiveCount     = var.max_receive_count
@@ -39,6 +40,7 @@ resource "aws_sqs_queue" "beside_dlq" {
   fifo_queue                 = var.fifo
   visibility_timeout_seconds = var.visibility_timeout_seconds
   receive_wait_time_seconds  = var.receive_wait_time_seconds
+  message_retention_seconds  = var.message_retention_seconds
   redrive_policy = jsonencode({
     deadLetterTargetArn = local.dlq_arn
     maxReceiveCount     = var.max_receive_count

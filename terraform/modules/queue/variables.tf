@@ -37,3 +37,9 @@ variable "fifo" {
     error_message = "A FIFO queue's name must end in .fifo, and only a FIFO queue's."
   }
 }
+
+variable "message_retention_seconds" {
+  type        = number
+  description = "How long the queue keeps a message (SQS's default, 4 days); explicit, because the worker's inbox must remember message ids longer."
+  default     = 345600
+}
