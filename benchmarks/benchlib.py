@@ -84,23 +84,32 @@ def delete_bench_jobs(conn: psycopg.Connection[Any], client_prefix: str) -> None
     conn.execute("DELETE FROM conversion_jobs WHERE client_id LIKE %s", (pattern,))
 
 
-def zip_of(source: str) -> bytes:
+def zip_of(source: str, base: bytes | None = None) -> bytes:
+    """A zip of `bench.py`, added to the files of the zip `base` when given."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
+        if base is not None:
+            with zipfile.ZipFile(io.BytesIO(base)) as original:
+                for info in original.infolist():
+                    archive.writestr(info, original.read(info))
         archive.writestr("bench.py", source)
     return buffer.getvalue()
 
 
 @contextmanager
-def bench_function(name: str, source: str, role: str, **extra: Any) -> Iterator[str]:
-    """A function of one file `bench.py` (handler `bench.handler`), deleted afterwards; yields its ARN."""
+def bench_function(
+    name: str, source: str, role: str, base_zip: bytes | None = None, **extra: Any
+) -> Iterator[str]:
+    """A function of one file `bench.py` (handler `bench.handler`), deleted afterwards; yields its ARN.
+
+    With base_zip, `bench.py` is added to that zip's files (e.g. a deployed function's dependencies)."""
     lambda_ = labtools.aws_client("lambda")
     lambda_.create_function(
         FunctionName=name,
         Runtime="python3.13",
         Role=role,
         Handler="bench.handler",
-        Code={"ZipFile": zip_of(source)},
+        Code={"ZipFile": zip_of(source, base_zip)},
         Timeout=30,
         MemorySize=256,
         **extra,

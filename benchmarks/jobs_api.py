@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the benchmarks package
 import labtools
 from benchmarks import benchlib
+from lab import settings, stack
 
 ENDPOINT = os.environ.get("LOCALSTACK_ENDPOINT", "http://localhost:4566")
 CLIENT_PREFIX = "bench-"
@@ -203,6 +204,17 @@ def cold_starts(jobs_function: str, floor_function: str, count: int) -> dict[str
     }
 
 
+def floor_dependencies(config: dict[str, Any], build_dir: Path, arch: str) -> tuple[bytes | None, list[str]]:
+    """How the floor gets the jobs API's dependencies: the jobs API's layers when it has them (attach
+    delivery), else the bundled zip it was deployed from (bundle delivery, as in Docker mode)."""
+    if layers := [layer["Arn"] for layer in config.get("Layers", [])]:
+        return None, layers
+    bundled = build_dir / f"jobs_api-bundled-{arch}.zip"
+    if not bundled.exists():
+        sys.exit(f"the jobs API has no layer and {bundled} is missing: run `make apply`")
+    return bundled.read_bytes(), []
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=200)
@@ -216,12 +228,17 @@ def main() -> None:
     floor_env = {
         "Variables": {k: v for k, v in config["Environment"]["Variables"].items() if k != "BENCH_NONCE"}
     }
-    layers = [layer["Arn"] for layer in config.get("Layers", [])]
+    base_zip, layers = floor_dependencies(config, settings.BUILD_DIR, stack.architecture())
     try:
         with (
             bench_function(f"outbox-lab-bench-noop-{suffix}", NOOP_SOURCE, role) as noop_arn,
             bench_function(
-                f"outbox-lab-bench-floor-{suffix}", FLOOR_SOURCE, role, Environment=floor_env, Layers=layers
+                f"outbox-lab-bench-floor-{suffix}",
+                FLOOR_SOURCE,
+                role,
+                base_zip,
+                Environment=floor_env,
+                Layers=layers,
             ),
             noop_route(out["api_id"], out["api_stage"], noop_arn) as noop_url,
         ):

@@ -30,7 +30,9 @@ ROOT = Path(__file__).resolve().parent.parent
 LAMBDAS = ROOT / "lambdas"
 SHARED_PACKAGES = ("labcore",)
 PYTHON_VERSION = "3.13"
-PLATFORMS = {"x86_64": "x86_64-manylinux2014", "arm64": "aarch64-manylinux2014"}
+# Wheels the python3.13 runtime (Amazon Linux 2023, glibc 2.34) loads. aarch64: manylinux_2_28, as
+# psycopg-binary 3.3.9 publishes no manylinux2014 (2_17) aarch64 wheel.
+PLATFORMS = {"x86_64": "x86_64-manylinux2014", "arm64": "aarch64-manylinux_2_28"}
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 

@@ -17,18 +17,46 @@ import pytest
 from psycopg.rows import DictRow, dict_row
 
 import labtools
+from lab import stack
 from labtools import aws_client
 from tests_support import admin_conninfo, app_conninfo
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark tests by folder, so `-m` selects a layer."""
+# Tests of what only one mode runs, by path (files other helpers own stay untouched): the native
+# Lambda executor and its layers, and moto's DynamoDB, which only native mode serves.
+NATIVE_ONLY = (
+    "localstack-native/tests/test_lambda_executor.py",
+    "localstack-native/tests/test_dynamodb.py",
+)
+MODE_MARKERS = {"native": "native_only", "docker": "docker_only"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark tests by folder, so `-m` selects a layer; deselect the other mode's tests."""
     for item in items:
         for layer in ("integration", "e2e"):
             if f"{os.sep}{layer}{os.sep}" in str(item.path):
                 item.add_marker(getattr(pytest.mark, layer))
+        if item.path.is_relative_to(ROOT) and item.path.relative_to(ROOT).as_posix() in NATIVE_ONLY:
+            item.add_marker(pytest.mark.native_only)
+    items[:] = select_for_mode(config, items, stack.current_mode())
+
+
+def select_for_mode(config: pytest.Config, items: list[pytest.Item], mode: str | None) -> list[pytest.Item]:
+    """The items that make sense in the mode the lab is up in (all of them when it is not up).
+
+    The others are reported as deselected, never run, skipped or counted as passed.
+    """
+    others = {marker for name, marker in MODE_MARKERS.items() if name != mode} if mode else set()
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        (dropped if any(item.get_closest_marker(marker) for marker in others) else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+    return kept
 
 
 @pytest.fixture(scope="session")

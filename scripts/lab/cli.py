@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import shlex
 import subprocess
 import sys
 from collections.abc import Callable
 
-from lab import deploy, docker, postgres, settings, stack, terraform, tools, venvs
+from lab import deploy, docker, postgres, settings, stack, terraform, venvs
 from lab.process import LabError
 
 
@@ -39,26 +38,6 @@ def print_env() -> None:
         print(f"export {key}={shlex.quote(value)}")
 
 
-def doctor() -> None:
-    """Check the machine's prerequisites without starting anything."""
-    checks: dict[str, Callable[[], str]] = {
-        "python3.13": tools.find_python313,
-        "postgres binaries": lambda: str(tools.find_pg_bindir()),
-        "terraform": tools.require_terraform,
-        "provider mirror": lambda: str(tools.find_terraform_mirror() or "none (registry init)"),
-    }
-    failed = False
-    for name, check in checks.items():
-        try:
-            print(f"  ok  {name}: {check()}")
-        except LabError as exc:
-            failed = True
-            print(f"  --  {name}: {exc}")
-    print(f"  ..  machine: {platform.machine()}, mode would be {stack.pick_mode()}")
-    if failed:
-        raise LabError("prerequisites missing (see above)")
-
-
 COMMANDS: dict[str, tuple[Callable[[], object], str]] = {
     "up": (stack.up, "start Postgres + LocalStack (LAB_MODE=docker|native to force a mode)"),
     "down": (stack.down, "stop everything the lab started"),
@@ -69,7 +48,7 @@ COMMANDS: dict[str, tuple[Callable[[], object], str]] = {
     "outputs": (lambda: print(json.dumps(terraform.outputs(), indent=2)), "print the Terraform outputs"),
     "urls": (terraform.print_urls, "print the curl lines of the deployed stack"),
     "env": (print_env, "print the settings tests and tools read (shell syntax)"),
-    "doctor": (doctor, "check the machine's prerequisites without starting anything"),
+    "doctor": (stack.doctor, "check the machine's prerequisites without starting anything"),
     "venv": (venvs.ensure_dev_venv, "install the dev tools into .lab/venv"),
     "check-deployed": (deploy.check_deployed, "fail unless the stack is deployed to this LocalStack"),
     "validate": (terraform.validate, "terraform validate"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -15,15 +16,19 @@ from pathlib import Path
 from lab import settings
 from lab.process import LabError, say
 
+# The one form of interpolation scripts/localstack.env uses: Compose's `${VAR:-default}`.
+INTERPOLATION = re.compile(r"\$\{(?P<name>[A-Za-z_]\w*):-(?P<default>[^}]*)\}")
+
 
 def env_file_settings() -> dict[str, str]:
-    """scripts/localstack.env (also the compose file's env_file), overridable from the environment."""
+    """scripts/localstack.env as Compose reads it (env_file): `${VAR:-default}` is VAR when set and
+    not empty, else the default; so the environment overrides the file in both modes."""
     values: dict[str, str] = {}
     for raw in settings.LOCALSTACK_ENV_FILE.read_text().splitlines():
         line = raw.strip()
         if line and not line.startswith("#"):
             key, _, value = line.partition("=")
-            values[key] = os.environ.get(key, value)
+            values[key] = INTERPOLATION.sub(lambda m: os.environ.get(m["name"]) or m["default"], value)
     return values
 
 

@@ -10,6 +10,9 @@ LAB = Path(os.environ.get("LAB_DIR", ROOT / ".lab")).resolve()
 PYPROJECT = ROOT / "pyproject.toml"
 TERRAFORM_DIR = ROOT / "terraform"
 COMPOSE_FILE = ROOT / "docker-compose.yml"
+# Docker mode: the Compose project, and the network its Lambda containers join (LAMBDA_DOCKER_NETWORK).
+COMPOSE_PROJECT = "outbox-lab"
+COMPOSE_NETWORK = "outbox-lab"
 LOCALSTACK_ENV_FILE = ROOT / "scripts" / "localstack.env"
 LOCALSTACK_CONSTRAINTS = ROOT / "scripts" / "requirements" / "localstack-constraints.txt"
 EXECUTOR_DIR = ROOT / "localstack-native"
@@ -18,6 +21,7 @@ LOCALSTACK_VERSION = "2026.3.0"
 UV_VERSION = "0.13.9"  # installs every venv; itself installed from PyPI into .lab/uv
 PIP_VERSION = "25.3"  # still in each venv, as `python -m venv` put it there: people run .lab/venv/bin/pip
 RUNTIME = "python3.13"
+NATIVE_ARCHITECTURE = "x86_64"  # native mode's Lambdas: the lab's machines and CI are x86_64
 AWS_PROVIDER_VERSION = "5.100.0"
 
 PG_PORT = int(os.environ.get("LAB_PG_PORT", "15432"))
@@ -39,7 +43,11 @@ VENV = LAB / "venv"  # dev tools, build, tests (Python 3.13)
 LOCALSTACK_VENV = LAB / "localstack"
 RUNTIME_VENV = LAB / "runtimes" / RUNTIME  # the clean interpreter Lambdas run on
 BUILD_DIR = LAB / "build"
+# Docker mode mounts this at /opt/python in every Lambda container: where hot-reloaded functions
+# (code = a host folder, no zip, no layer in Community) find the layer's dependencies.
+HOT_RELOAD_DEPS_DIR = BUILD_DIR / "hot-reload-deps"
 MODE_FILE = LAB / "mode"
+ARCHITECTURE_FILE = LAB / "architecture"  # the Lambdas' architecture, picked by `up` with the mode
 PG_DIR = LAB / "postgres"
 LOCALSTACK_PID_FILE = LAB / "localstack.pid"
 LOCALSTACK_LOG = LAB / "localstack.log"

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from lab import settings, tools
+from lab import settings, stack, tools
 from lab.process import LabError, run, stamp_of
 
 
@@ -82,7 +83,7 @@ def layer_delivery(mode: str) -> str:
 
 
 def architecture() -> str:
-    return os.environ.get("LAMBDA_ARCH", "x86_64")
+    return stack.architecture()
 
 
 # Above the default 10: every independent resource starts at once, so the slowest one (a queue,
@@ -137,11 +138,19 @@ def outputs(env: dict[str, str] | None = None) -> dict[str, Any]:
     return {key: value["value"] for key, value in json.loads(out.stdout).items()}
 
 
+def runnable(line: str) -> str:
+    """A printed command as it runs when pasted at the repo root (where `make` runs): the dev venv's
+    awslocal named where it is, also when LAB_DIR moves the venv out of `.lab`."""
+    awslocal = settings.VENV / "bin" / "awslocal"
+    shown = awslocal.relative_to(settings.ROOT) if awslocal.is_relative_to(settings.ROOT) else awslocal
+    return line.replace(".lab/venv/bin/awslocal", shlex.quote(str(shown)), 1)
+
+
 def print_urls(env: dict[str, str] | None = None) -> None:
     found = outputs(env)
     print()
     print("Ready. Try:")
     examples: list[str] = found.get("curl_examples") or []
     for line in examples:
-        print(f"  {line}")
+        print(f"  {runnable(line)}")
     print()

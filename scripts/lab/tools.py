@@ -1,4 +1,4 @@
-"""Finding what the lab needs here: Python 3.13, Postgres, Terraform and its providers, Docker, free ports."""
+"""Finding what the lab needs here: Python 3.13, Postgres, Terraform and its providers, free ports."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from lab import settings
 from lab.process import LabError, run, say
 
 PG_TOOLS = ("initdb", "pg_ctl", "postgres")
-DOCKER_PROBE_TIMEOUT_S = 20
 
 
 def find_python313() -> str:
@@ -104,20 +103,6 @@ def require_terraform() -> str:
     if path is None:
         raise LabError("terraform not found on PATH: install Terraform >= 1.9")
     return path
-
-
-def docker_answers() -> bool:
-    """A Docker daemon answers `docker info` (a CLI without a daemon does not count)."""
-    if not shutil.which("docker"):
-        return False
-    try:
-        probe = subprocess.run(
-            ["docker", "info"], capture_output=True, text=True, check=False, timeout=DOCKER_PROBE_TIMEOUT_S
-        )
-    except subprocess.TimeoutExpired:
-        say(f"`docker info` did not answer in {DOCKER_PROBE_TIMEOUT_S} s: using native mode")
-        return False
-    return probe.returncode == 0
 
 
 def port_in_use(host: str, port: int) -> bool:

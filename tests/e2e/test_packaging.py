@@ -16,12 +16,13 @@ from typing import Any
 
 import pytest
 
+from lab import stack
 from tests_support import api_event
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("LAB_DIR", ROOT / ".lab")) / "build"
 ROLE = "arn:aws:iam::000000000000:role/outbox-lab-test"
-ARCH = os.environ.get("LAMBDA_ARCH", "x86_64")
+ARCH = stack.architecture()  # what `make up` picked for the mode (LAMBDA_ARCH overrides)
 PSYCOPG_SO = {"x86_64": "x86_64-linux-gnu", "arm64": "aarch64-linux-gnu"}[ARCH]
 
 

@@ -108,20 +108,6 @@ def test_mode_setting(monkeypatch: pytest.MonkeyPatch) -> None:
         stack.pick_mode()
 
 
-@pytest.mark.parametrize(("docker_status", "mode"), [(0, "docker"), (1, "native")])
-def test_mode_follows_whether_docker_answers(
-    docker_status: int, mode: str, bare_path: Path, tmp_path: Path
-) -> None:
-    calls = tmp_path / "docker-calls"
-    executable(bare_path / "docker", f'echo "$@" >> {calls}\nexit {docker_status}')
-    assert stack.pick_mode() == mode
-    assert calls.read_text().split("\n")[0] == "info"
-
-
-def test_no_docker_means_native(bare_path: Path) -> None:
-    assert stack.pick_mode() == "native"
-
-
 def test_localstack_settings_are_shared_and_overridable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SQS_DISABLE_CLOUDWATCH_METRICS", raising=False)
     assert localstack.env_file_settings()["SQS_DISABLE_CLOUDWATCH_METRICS"] == "1"
