@@ -58,8 +58,12 @@ class OutboxMessage:
 
 @dataclass(frozen=True)
 class PublishFailure:
+    """A row the broker did not take. `unreachable`: the whole call failed (SQS down, refusing or
+    timing out after the client's own retries), which says nothing about the row itself."""
+
     outbox_id: int
     error: str
+    unreachable: bool = False
 
 
 class Publisher(Protocol):
@@ -140,7 +144,8 @@ class SqsPublisher:
         try:
             response = self.sqs.send_message_batch(QueueUrl=url, Entries=entries)
         except Exception as exc:  # the whole call failed: every entry is retried later
-            return [PublishFailure(int(entry["Id"]), f"{type(exc).__name__}: {exc}") for entry in entries]
+            error = f"{type(exc).__name__}: {exc}"
+            return [PublishFailure(int(entry["Id"]), error, unreachable=True) for entry in entries]
         return [
             PublishFailure(int(failed["Id"]), f"{failed.get('Code')}: {failed.get('Message', '')}".strip())
             for failed in response.get("Failed", [])
@@ -249,16 +254,23 @@ def dispatch_batch(
 def _mark_failed(
     conn: psycopg.Connection[DictRow], failures: list[PublishFailure], settings: DispatchSettings
 ) -> list[int]:
-    """attempts + 1, the error, an exponential-backoff next attempt; parked once out of attempts."""
+    """The error and a next attempt; parked once out of attempts.
+
+    A row the broker refused: attempts + 1, exponential backoff. A row whose call never reached the
+    broker (an outage): no attempt is spent and the backoff does not grow, so no outage, however
+    long, parks a row, and the row goes out within one backoff step of the broker's return.
+    """
     rows = conn.execute(
-        "UPDATE outbox AS o SET attempts = o.attempts + 1, last_error = f.error,"
+        "UPDATE outbox AS o SET attempts = o.attempts + (NOT f.unreachable)::int, last_error = f.error,"
         " next_attempt_at = now() + make_interval(secs => least(%(cap)s, %(base)s * power(2, o.attempts))),"
-        " parked_at = CASE WHEN o.attempts + 1 >= %(max_attempts)s THEN now() END"
-        " FROM unnest(%(ids)s::bigint[], %(errors)s::text[]) AS f(id, error)"
+        " parked_at = CASE WHEN NOT f.unreachable AND o.attempts + 1 >= %(max_attempts)s THEN now() END"
+        " FROM unnest(%(ids)s::bigint[], %(errors)s::text[], %(unreachable)s::boolean[])"
+        "   AS f(id, error, unreachable)"
         " WHERE o.outbox_id = f.id RETURNING o.outbox_id, o.parked_at IS NOT NULL AS parked",
         {
             "ids": [failure.outbox_id for failure in failures],
             "errors": [failure.error for failure in failures],
+            "unreachable": [failure.unreachable for failure in failures],
             "base": settings.backoff_base_s,
             "cap": settings.backoff_max_s,
             "max_attempts": settings.max_attempts,

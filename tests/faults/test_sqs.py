@@ -16,6 +16,15 @@ from tests_support import poll
 from .conftest import Delivered
 
 
+OUTAGE_S = 35.0
+
+
+def refused_for(proxy: faultinject.FaultProxy) -> float:
+    """Seconds from the first refused send to the last."""
+    refused = [send.at for send in proxy.sends if send.outcome == "refused"]
+    return refused[-1] - refused[0] if refused else 0.0
+
+
 def attempts(admin_db: psycopg.Connection[DictRow], job_ids: list[str]) -> dict[str, int]:
     row = admin_db.execute(
         "SELECT coalesce(max(attempts), 0) AS most, count(*) FILTER (WHERE parked_at IS NOT NULL) AS parked,"
@@ -40,16 +49,12 @@ def test_an_sqs_outage_backs_rows_off_parks_none_and_publishes_all_after_it(
     try:
         poll(lambda: len(jobload.accepted(stream.snapshot())) >= 4, timeout=30, what="jobs before the outage")
         sqs_proxy.set_mode("refuse")
-
-        # The outage lasts until rows have failed three publishes each (2 s, then 4 s of backoff):
-        # longer than any one retry, shorter than the five that would park them.
-        def three_failures() -> dict[str, int] | None:
-            state = attempts(admin_db, jobload.accepted(stream.snapshot()))
-            return state if state["most"] >= 3 else None
-
-        during = poll(three_failures, timeout=60, what="rows to fail three publishes during the outage")
+        # Longer than the 2 + 4 + 8 + 16 s of backoff after which a row the broker refused parks.
+        poll(lambda: refused_for(sqs_proxy) >= OUTAGE_S, timeout=OUTAGE_S + 30, what=f"a {OUTAGE_S} s outage")
+        during = attempts(admin_db, jobload.accepted(stream.snapshot()))
         assert during["parked"] == 0, during
         assert during["waiting"] > 0, during
+        assert during["most"] == 0, "an unreachable broker spends no row's attempts"
         sqs_proxy.set_mode("pass")
         outage_over = time.time()
         in_outage = jobload.accepted(stream.snapshot())

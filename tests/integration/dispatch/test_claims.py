@@ -148,6 +148,46 @@ def test_whole_call_failure_fails_every_entry_of_the_call() -> None:
     failures = publisher.publish([OutboxMessage(i, "t", "e", {}, {}) for i in (1, 2)])
     assert [f.outbox_id for f in failures] == [1, 2]
     assert failures[0].error == "ConnectionError: endpoint unreachable"
+    assert all(f.unreachable for f in failures)
+
+
+def test_an_entry_the_broker_refused_is_not_an_unreachable_broker() -> None:
+    class RefusingSqs:
+        def send_message_batch(self, **kwargs: Any) -> dict[str, Any]:
+            return {"Failed": [{"Id": kwargs["Entries"][0]["Id"], "Code": "InvalidMessageContents"}]}
+
+    failures = SqsPublisher(RefusingSqs(), {"t": "http://queue"}).publish(
+        [OutboxMessage(1, "t", "e", {}, {})]
+    )
+    assert [(f.outbox_id, f.unreachable) for f in failures] == [(1, False)]
+
+
+@pytest.mark.parametrize("attempts_before", [0, 4, 30])
+def test_an_unreachable_broker_spends_no_attempt_and_never_parks(
+    admin: psycopg.Connection[DictRow],
+    connect: Callable[[], psycopg.Connection[DictRow]],
+    attempts_before: int,
+) -> None:
+    (row_id,) = insert_rows(admin, 1)
+    admin.execute("UPDATE outbox SET attempts = %s WHERE outbox_id = %s", (attempts_before, row_id))
+    settings = DispatchSettings(backoff_base_s=2, backoff_max_s=50)
+    conn = connect()
+    with conn.transaction():
+        failure = PublishFailure(row_id, "EndpointConnectionError: down", unreachable=True)
+        assert service._mark_failed(conn, [failure], settings) == []
+    row = admin.execute(
+        "SELECT attempts, parked_at, last_error, extract(epoch FROM next_attempt_at - now()) AS wait_s"
+        " FROM outbox WHERE outbox_id = %s",
+        (row_id,),
+    ).fetchone()
+    assert row is not None
+    assert (row["attempts"], row["parked_at"], row["last_error"]) == (
+        attempts_before,
+        None,
+        "EndpointConnectionError: down",
+    )
+    expected_wait_s = min(50, 2 * 2**attempts_before)  # the row's own step: the outage does not grow it
+    assert expected_wait_s - 1 < row["wait_s"] <= expected_wait_s
 
 
 def test_drain_stops_when_time_runs_short(
