@@ -23,17 +23,18 @@ def test_postgres_down_answers_503_fast_and_every_accepted_job_completes_after(
     stream = jobload.JobStream(
         outputs["jobs_url"], clients=2, interval_s=0.1, client_prefix="fault-pg"
     ).start()
+    stopped = False
     try:
         poll(lambda: len(jobload.accepted(stream.snapshot())) >= 5, timeout=30, what="jobs before the outage")
         lab("stop-postgres")
-        down_at = time.monotonic()
+        stopped, down_at = True, time.monotonic()
         poll(
             lambda: sum(p.status == 503 and p.at > down_at for p in stream.snapshot()) >= 5,
             timeout=30,
             what="503 answers while Postgres is down",
         )
         lab("up")
-        back_at, back_epoch = time.monotonic(), time.time()
+        stopped, back_at, back_epoch = False, time.monotonic(), time.time()
         poll(
             lambda: sum(p.status == 201 and p.at > back_at for p in stream.snapshot()) >= 5,
             timeout=60,
@@ -41,6 +42,8 @@ def test_postgres_down_answers_503_fast_and_every_accepted_job_completes_after(
         )
     finally:
         posted = stream.stop()
+        if stopped:  # the lab stays whole for the next test, whatever happened here
+            lab("up")
     unexpected = [p for p in posted if p.status not in (201, 503)]
     assert not unexpected, unexpected[:3]
     refused = [p for p in posted if p.status == 503]

@@ -15,7 +15,6 @@ from tests_support import poll
 
 from .conftest import Delivered
 
-
 OUTAGE_S = 35.0
 
 
