@@ -11,7 +11,7 @@ import pytest
 from labcore import config
 from labcore.config import ConfigError, LabSettings, db_settings, load
 
-PASSWORD = "pw-7d1c-never-logged"  # noqa: S105 (a fake, looked for in the output)
+PASSWORD = "pw-7d1c-never-logged"  # a fake, looked for in the output
 SECRET = {"host": "db.host", "port": 5432, "username": "app", "password": PASSWORD, "dbname": "outbox"}
 
 
