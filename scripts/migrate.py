@@ -32,9 +32,12 @@ def bootstrap(dbname: str, app_user: str, app_password: str) -> None:
     with psycopg.connect(**admin_conninfo("postgres"), autocommit=True) as conn:
         if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (app_user,)).fetchone() is None:
             conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(app_user)))
+        # The server gets the SCRAM verifier, never the password: a logged statement (log_statement,
+        # an error's STATEMENT line) would put the password in the server's log.
+        verifier = conn.pgconn.encrypt_password(app_password.encode(), app_user.encode()).decode()
         conn.execute(
             sql.SQL("ALTER ROLE {} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD {}").format(
-                sql.Identifier(app_user), sql.Literal(app_password)
+                sql.Identifier(app_user), sql.Literal(verifier)
             )
         )
         if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone() is None:

@@ -1,7 +1,8 @@
 """The Lambdas' role can run the functions' statements and nothing else: no DDL, no other tables.
 
 Every statement runs on the lab database as `outbox_app` inside a transaction that is rolled back,
-so nothing here is ever committed, and the deployed functions never see it.
+so nothing here is ever committed, and the deployed functions never see it. Last, the role's
+password, which its creation must not put in the server's log.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pytest
 from psycopg import errors
 from psycopg.rows import DictRow
 
+import migrate
 from dispatcher.service import (
     DispatchSettings,
     OutboxMessage,
@@ -29,9 +31,11 @@ from events_api import service as events_service
 from integration.events_support import car_event
 from jobs_api import service as jobs_service
 from jobs_api.models import CreateJobRequest
+from lab import postgres, settings
 from labcore.outbox import NOTIFY_CHANNEL
 from ping import service as ping_service
 from projector import service as projector_service
+from tests_support import app_conninfo, poll
 from worker import service as worker_service
 
 Conn = psycopg.Connection[DictRow]
@@ -232,3 +236,27 @@ def test_the_events_api_and_the_projector_run_as_the_app_role(app_db: Conn) -> N
 
 def test_ping_runs_as_the_app_role(app_db: Conn) -> None:
     assert ping_service.ping(app_db)["database"]["user"] == "outbox_app"
+
+
+# --- the role's password never reaches the server's log ---------------------------------------------
+def test_bootstrap_keeps_the_password_out_of_a_ddl_log(monkeypatch: pytest.MonkeyPatch) -> None:
+    log = postgres.log_file()
+    if not log.is_file():
+        pytest.skip("Postgres logs to a file of the lab's in native mode only (Docker: the container's)")
+    password = str(app_conninfo()["password"])
+    # libpq passes PGOPTIONS on: bootstrap's sessions log every DDL statement, as audited servers do.
+    monkeypatch.setenv("PGOPTIONS", "-c log_statement=ddl")
+    start = log.stat().st_size
+    migrate.bootstrap(settings.DB_NAME, settings.APP_DB_USER, password)
+
+    def logged() -> str | None:
+        with log.open("rb") as file:
+            file.seek(start)
+            text = file.read().decode(errors="replace")
+        return text if "ALTER ROLE" in text else None
+
+    text = poll(logged, timeout=10, what="bootstrap's ALTER ROLE in the Postgres log")
+    assert password not in text
+    monkeypatch.delenv("PGOPTIONS")  # the role may not set log_statement
+    with psycopg.connect(**app_conninfo()) as conn:  # and still logs in with its password
+        assert conn.execute("SELECT current_user").fetchone() == ("outbox_app",)
