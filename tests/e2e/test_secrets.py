@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,15 +40,23 @@ def password(outputs: dict[str, Any]) -> str:
     return deployed
 
 
-def log_reports(function: str) -> int:
-    """How many invocations the function's CloudWatch log shows (0 before its first)."""
+@dataclass(frozen=True)
+class Sent:
+    """A request or invoke of this test: what came back, and a direct invoke's request id."""
+
+    body: str
+    request_id: str | None = None
+
+
+def function_log(function: str) -> str:
+    """The function's CloudWatch log as one text ('' before its first invocation)."""
     try:
-        return sum(line.count(REPORT) for line in labtools.function_logs(function, 1_000_000))
+        return "\n".join(labtools.function_logs(function, 1_000_000))
     except LabError:  # no log group yet
-        return 0
+        return ""
 
 
-def send(method: str, url: str, body: bytes | None = None, content_type: str = "application/json") -> str:
+def send(method: str, url: str, body: bytes | None = None, content_type: str = "application/json") -> Sent:
     response = requests.request(
         method,
         url,
@@ -60,12 +69,14 @@ def send(method: str, url: str, body: bytes | None = None, content_type: str = "
         response.status_code,
         response.text,
     )
-    return f"{method} {url} -> {response.status_code} {dict(response.headers)} {response.text}"
+    return Sent(f"{method} {url} -> {response.status_code} {dict(response.headers)} {response.text}")
 
 
-def invoke(function: str, event: Any) -> str:
+def invoke(function: str, event: Any) -> Sent:
     response = labtools.aws_client("lambda").invoke(FunctionName=function, Payload=json.dumps(event).encode())
-    return f"invoke {function} -> {response.get('FunctionError')} {response['Payload'].read().decode()}"
+    body = f"invoke {function} -> {response.get('FunctionError')} {response['Payload'].read().decode()}"
+    # LocalStack runs the invocation under the API request's id: its REPORT line names it.
+    return Sent(body, response["ResponseMetadata"]["RequestId"])
 
 
 def bad_sqs_event(queue: str) -> dict[str, Any]:
@@ -86,10 +97,10 @@ def error_bodies(outputs: dict[str, Any]) -> Iterator[list[str]]:
     """Drive failing requests and invokes through every function; their responses, once each
     function's log shows the invocations."""
     functions: dict[str, str] = outputs["functions"]
-    before = {role: log_reports(name) for role, name in functions.items()}
+    before = {role: function_log(name).count(REPORT) for role, name in functions.items()}
     jobs, events, entities = outputs["jobs_url"], outputs["events_url"], outputs["entities_url"]
     payments = f"{outputs['payments_url']}/partner1/payments"
-    driven: dict[str, list[Callable[[], str]]] = {
+    driven: dict[str, list[Callable[[], Sent]]] = {
         "jobs_api": [
             lambda: send("POST", jobs, b"{not json"),
             lambda: send("POST", jobs, b'\xff\xfe{"client_id": "x"}'),
@@ -118,18 +129,22 @@ def error_bodies(outputs: dict[str, Any]) -> Iterator[list[str]]:
         "dispatcher": [lambda: invoke(functions["dispatcher"], "not an event")],
     }
     assert set(driven) == set(functions), "every function is driven"
-    bodies = [call() for calls in driven.values() for call in calls]
-    for role, calls in driven.items():
-        wait_for_reports(functions[role], before[role] + len(calls))
-    yield bodies
+    sent = {role: [call() for call in calls] for role, calls in driven.items()}
+    for role, results in sent.items():
+        invokes = [result.request_id for result in results if result.request_id]
+        wait_for_log(functions[role], before[role] + len(results), invokes)
+    yield [result.body for results in sent.values() for result in results]
 
 
-def wait_for_reports(function: str, count: int) -> None:
-    poll(
-        lambda: log_reports(function) >= count,
-        timeout=30,
-        what=f"{function}'s log to show {count} invocations",
-    )
+def wait_for_log(function: str, reports: int, request_ids: list[str]) -> None:
+    """Until the log shows this many invocations, these invokes' among them (an API call's request
+    id is not known here: only this test calls the APIs, so the count stands for it)."""
+
+    def shown() -> bool:
+        log = function_log(function)
+        return log.count(REPORT) >= reports and all(f"{REPORT} {rid}" in log for rid in request_ids)
+
+    poll(shown, timeout=30, what=f"{function}'s log to show this test's invocations")
 
 
 def test_error_bodies_do_not_carry_the_password(error_bodies: list[str], password: str) -> None:
