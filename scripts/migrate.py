@@ -40,9 +40,12 @@ def bootstrap(dbname: str, app_user: str, app_password: str) -> None:
             if superuser and superuser[0]
             else "LOGIN NOCREATEDB NOCREATEROLE"
         )
+        # The server gets the SCRAM verifier, never the password: a logged statement (log_statement,
+        # an error's STATEMENT line) would put the password in the server's log.
+        verifier = conn.pgconn.encrypt_password(app_password.encode(), app_user.encode()).decode()
         conn.execute(
             sql.SQL("ALTER ROLE {} WITH " + attributes + " PASSWORD {}").format(
-                sql.Identifier(app_user), sql.Literal(app_password)
+                sql.Identifier(app_user), sql.Literal(verifier)
             )
         )
         if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone() is None:

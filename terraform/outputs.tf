@@ -84,6 +84,8 @@ output "partners" {
   } }
 }
 
+# The secret's ARN, never its value or a connection string: `terraform output -json` prints even a
+# sensitive output in the clear (tests/e2e/test_secrets.py searches the outputs for the password).
 output "db_secret_arn" {
   description = "Secrets Manager secret holding the Lambdas' database credentials."
   value       = aws_secretsmanager_secret.db.arn

@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Self, TypedDict
 
@@ -67,11 +67,11 @@ class LabSettings(FunctionSettings):
     """The database settings of every function with a database; its own settings extend this model."""
 
     db_secret_id: str | None = None
-    database_url: str | None = None
+    database_url: str | None = Field(default=None, repr=False)  # may hold the password
     db_host: str | None = None
     db_port: PositiveInt = 5432
     db_user: str | None = None
-    db_password: str | None = None
+    db_password: str | None = Field(default=None, repr=False)
     db_name: str | None = None
     db_connect_timeout: PositiveInt = 3  # seconds
     db_statement_timeout_ms: PositiveInt = 3000
@@ -143,7 +143,7 @@ class DbSecret(BaseModel):
     host: str
     port: int = 5432
     username: str = Field(validation_alias=AliasChoices("username", "user"))
-    password: str
+    password: str = Field(repr=False)
     dbname: str
 
 
@@ -154,7 +154,7 @@ class DbSettings:
     host: str
     port: int
     user: str
-    password: str
+    password: str = field(repr=False)
     dbname: str
     connect_timeout_s: int
     statement_timeout_ms: int
@@ -185,9 +185,18 @@ def secrets_client() -> Any:
 def fetch_secret(secret_id: str) -> DbSecret:
     raw = secrets_client().get_secret_value(SecretId=secret_id)["SecretString"]
     try:
-        return DbSecret.model_validate(json.loads(raw))
-    except (ValueError, ValidationError) as exc:
+        document = json.loads(raw)
+    except ValueError as exc:  # the decoder's message gives a position, never the text
         raise ConfigError(f"secret {secret_id} is not a JSON database secret: {exc}") from exc
+    try:
+        return DbSecret.model_validate(document)
+    except ValidationError as exc:
+        # Neither its message nor the chained error: pydantic's own text quotes the password.
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']) or 'secret'}: {error['msg']}"
+            for error in exc.errors(include_url=False, include_input=False)
+        )
+        raise ConfigError(f"secret {secret_id} is not a JSON database secret ({problems})") from None
 
 
 class _Connection(TypedDict):

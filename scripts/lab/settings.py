@@ -29,7 +29,8 @@ PG_SUPERUSER_PASSWORD = os.environ.get("LAB_PG_PASSWORD", "postgres")
 # The database and least-privilege role: created by scripts/migrate.py, used by the Lambdas.
 DB_NAME = os.environ.get("LAB_DB_NAME", "outbox")
 APP_DB_USER = "outbox_app"  # fixed: the migrations grant to this role by name
-APP_DB_PASSWORD = os.environ.get("LAB_APP_DB_PASSWORD", "outbox_app")
+# Not the role's name: tests/e2e/test_secrets.py searches the logs for it, and the name is everywhere.
+APP_DB_PASSWORD = os.environ.get("LAB_APP_DB_PASSWORD", "lab-app-pw-5f2c9e71")
 # LocalStack's port is 4566 everywhere (docker-compose.yml, localstack.env); tests pick another one.
 DEFAULT_LOCALSTACK_PORT = 4566
 LOCALSTACK_PORT = int(os.environ.get("LAB_LOCALSTACK_PORT", str(DEFAULT_LOCALSTACK_PORT)))
