@@ -123,7 +123,12 @@ def payments(r: dict[str, Any]) -> Iterator[Row]:
 
 def soak(r: dict[str, Any]) -> Iterator[Row]:
     jobs = num(r["jobs"])
-    yield f"jobs posted by {num(r['clients'])} clients, accepted", f"{jobs}, {num(r['accepted'])}", ""
+    pace = (
+        f"paced to {num(r['paced_rate_per_s'])} jobs/s"
+        if r.get("paced_rate_per_s")
+        else "as fast as they can"
+    )
+    yield f"jobs posted by {num(r['clients'])} clients, {pace}; accepted", f"{jobs}, {num(r['accepted'])}", ""
     yield "lost (accepted, never final)", num(r["lost"]), "0"
     yield "applied exactly once", "yes" if r["exactly_once"] else "no", "yes"
     yield "applied twice, parked", f"{num(r['applied_twice'])}, {num(r['parked'])}", "0, 0"

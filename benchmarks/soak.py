@@ -8,7 +8,7 @@ Reports the sustained end-to-end rate (jobs / first POST to last completion), su
 p50/p95/p99, and where the time goes per job: the API (POST round trip), the relay (the job's
 commit to its outbox row's publish) and delivery (publish to completed: the queue and the worker).
 Prints the figures and saves benchmarks/results/soak.json. Needs `make up apply` (native mode).
-Usage: .lab/venv/bin/python benchmarks/soak.py [--jobs 10000] [--clients 4]
+Usage: .lab/venv/bin/python benchmarks/soak.py [--jobs 10000] [--clients 4] [--rate JOBS_PER_S]
 """
 
 from __future__ import annotations
@@ -63,6 +63,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--jobs", type=int, default=10_000)
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=0,
+        help="jobs/s all clients together keep to (default: as fast as they can)",
+    )
     parser.add_argument("--timeout", type=float, default=1800)
     args = parser.parse_args()
     out = labtools.outputs()
@@ -125,6 +131,7 @@ def summarise(
     return {
         "jobs": args.jobs,
         "clients": args.clients,
+        "paced_rate_per_s": args.rate or None,
         "accepted": len(sent),
         "refused_posts": len(posted) - len(sent),
         "final": report.final,
