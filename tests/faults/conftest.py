@@ -1,5 +1,6 @@
 """Fixtures of the fault suite: the lab's commands, the SQS fault proxy in front of the dispatcher,
-and the recovery figures each fault measured (printed at the end and saved to .lab/faults.json).
+and the recovery figures each fault measured (printed at the end and saved to .lab/faults.json, or
+LAB_FAULT_FIGURES; benchmarks/fault_recovery.py keeps them in benchmarks/results).
 
 The suite drives the deployed native lab (`make up apply`) and leaves it deployed and healthy.
 """
@@ -65,9 +66,11 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.section("fault recovery figures (seconds)")
         for name, value in FIGURES.items():
             terminalreporter.write_line(f"{name}: {value}")
-        lab_dir = Path(os.environ.get("LAB_DIR", ROOT / ".lab"))
-        if lab_dir.is_dir():
-            (lab_dir / "faults.json").write_text(json.dumps(FIGURES, indent=2) + "\n")
+        target = (
+            os.environ.get("LAB_FAULT_FIGURES")
+            or Path(os.environ.get("LAB_DIR", ROOT / ".lab")) / "faults.json"
+        )
+        Path(target).write_text(json.dumps(FIGURES, indent=2) + "\n")
 
 
 @pytest.fixture
