@@ -56,6 +56,7 @@ class FaultProxy:
     def __init__(self, target: str, host: str = "127.0.0.1", port: int = 0) -> None:
         self.target = urlsplit(target)
         self.mode = "pass"
+        self.calls = 0  # every request, sends or not
         self.sends: list[Send] = []
         self.held = threading.Event()  # set once a held send has been forwarded
         self._hold_next = False
@@ -159,6 +160,8 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
 
         def _proxy(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            with proxy._lock:
+                proxy.calls += 1
             action, ids = _action_and_ids(self.headers, body)
             headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
             if action not in SENDS:
@@ -208,11 +211,20 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
 def sqs_through(proxy: FaultProxy, function_name: str, lambda_client: Any) -> Iterator[FaultProxy]:
     """Point `function_name`'s SQS calls at the proxy; its own environment comes back afterwards.
 
-    Changing the configuration replaces the function's environments, as on AWS.
+    Changing the configuration replaces the function's environments, as on AWS. The function is
+    invoked (with {"source": "faultinject"}) until a call comes through the proxy: it must be one
+    that reaches SQS at every cold start, as the dispatcher does (it resolves its queues' URLs).
     """
     original = lambda_client.get_function_configuration(FunctionName=function_name)
     variables = dict(original.get("Environment", {}).get("Variables", {}))
     _set_environment(lambda_client, function_name, {**variables, "AWS_ENDPOINT_URL_SQS": proxy.url})
+    # "Updated" is not yet "in use": an environment of the old configuration can still take the
+    # next invocations (LocalStack 4.14). Invoke until one comes through the proxy.
+    calls, deadline = proxy.calls, time.monotonic() + 60
+    while proxy.calls == calls:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{function_name} does not call SQS through {proxy.url} after 60 s")
+        lambda_client.invoke(FunctionName=function_name, Payload=b'{"source": "faultinject"}')
     try:
         yield proxy
     finally:
