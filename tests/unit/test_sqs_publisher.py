@@ -268,3 +268,32 @@ def test_an_aggregate_id_sqs_would_refuse_as_a_group_fails_alone(group: str) -> 
 def test_the_longest_group_id_sqs_accepts_is_used_as_it_is() -> None:
     group = "!~" + "x" * 126
     assert sqs_entry(car(1, group), fifo=True)["MessageGroupId"] == group
+
+
+class DownSqs(RecordingSqs):
+    """SQS unreachable: every call raises, after being recorded."""
+
+    def send_message_batch(self, *, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:
+        with self.lock:
+            self._record(QueueUrl, Entries)
+        raise ConnectionError("endpoint unreachable")
+
+
+def test_after_a_call_fails_whole_the_pass_sends_no_more_calls() -> None:
+    sqs = DownSqs()
+    failures = SqsPublisher(sqs, {"jobs": "http://queue/jobs"}, concurrency=1).publish(
+        [message(i) for i in range(1, 51)]
+    )
+    assert len(sqs.calls) == 1, "one failed call is enough to know"
+    assert [f.outbox_id for f in failures] == list(range(1, 51))
+    assert all(f.unreachable for f in failures)
+    assert {f.error for f in failures[10:]} == {"not sent: SQS was unreachable earlier in this pass"}
+
+
+def test_a_drain_stops_at_a_pass_that_found_sqs_unreachable() -> None:
+    from dispatcher import service
+
+    settings = service.DispatchSettings(batch_size=10)
+    passes = [service.PassResult(claimed=10, failed=10, unreachable=10), service.PassResult(claimed=10)]
+    totals = service.drain(lambda work: passes.pop(0), RecordingSqs(), settings, lambda: 60_000)  # type: ignore[arg-type]
+    assert (totals.claimed, totals.unreachable, len(passes)) == (10, 10, 1)
