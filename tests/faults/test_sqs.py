@@ -66,8 +66,12 @@ def test_an_sqs_outage_backs_rows_off_parks_none_and_publishes_all_after_it(
     report = delivered(jobload.accepted(posted))
     assert report.exactly_once, report
     assert report.parked == 0
+    state = jobload.database_state(admin_db, in_outage)
+    last_published = max(job["published_at"] for job in state.values())
     last_completed = max(report.completed_at[job_id] for job_id in in_outage)
-    figure("sqs outage: outage over -> its last job completed", last_completed - outage_over)
+    figure("sqs outage (35 s): outage over -> every held row published", last_published - outage_over)
+    figure("sqs outage (35 s): outage over -> its last job completed", last_completed - outage_over)
+    figure("sqs outage (35 s): jobs accepted during the outage", float(len(in_outage)))
 
 
 def test_every_message_sent_twice_still_gives_one_effect_per_job(
