@@ -60,6 +60,11 @@ def json_response(status: int, body: dict[str, Any], headers: dict[str, str] | N
     )
 
 
+def text_response(status: int, body: str) -> Response[str]:
+    """A JSON body already serialised (a document served as it is stored)."""
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
+
+
 def error_response(status: int, code: str, message: str, **extra: Any) -> Response[str]:
     return json_response(status, {"error": code, "message": message, **extra})
 

@@ -158,3 +158,40 @@ class Payment:
         if self.idempotency_key is not None:
             body["idempotencyKey"] = self.idempotency_key
         return body
+
+
+# The REST route's envelopes (documented in the OpenAPI document; the handler writes these shapes).
+
+
+class PaymentView(_Model):
+    id: PaymentId
+    partner_id: str = Field(alias="partnerId")
+    amount: int = Field(gt=0, description="in the currency's minor units")
+    currency: str
+    status: PaymentStatus
+    created_at: str = Field(alias="createdAt")
+    updated_at: str = Field(alias="updatedAt")
+    idempotency_key: str | None = Field(default=None, alias="idempotencyKey")
+
+
+class PaymentSuccess(_Model):
+    success: Literal[True]
+    data: PaymentView
+
+
+class PaymentProblem(_Model):
+    field: str
+    message: str
+
+
+class PaymentErrorBody(_Model):
+    code: str = Field(pattern=r"^[a-z_]+$")
+    message: str
+    details: list[PaymentProblem] | None = None
+
+
+class PaymentFailure(_Model):
+    """Every error of the payments function: labcore.http's error body under `error`."""
+
+    success: Literal[False]
+    error: PaymentErrorBody
