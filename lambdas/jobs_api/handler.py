@@ -25,7 +25,11 @@ settings = load(NudgeSettings)  # at import: a bad setting fails the cold start,
 nudge = DispatcherNudge(settings.dispatcher_function, settings.dispatch_nudge_interval_s, "jobs-api")
 app = http.resolver()
 DOCUMENT = Path(__file__).with_name("openapi.json")
-LOCATION = {"description": "the job's URL, relative to the request URL", "schema": {"type": "string"}, "required": True}
+LOCATION = {
+    "description": "the job's URL, relative to the request URL",
+    "schema": {"type": "string"},
+    "required": True,
+}
 
 
 @app.post(
@@ -35,7 +39,9 @@ LOCATION = {"description": "the job's URL, relative to the request URL", "schema
         body=CreateJobRequest,
         ok={
             201: openapi.response("the new job", Job, {"Location": LOCATION}),
-            200: openapi.response("the job an earlier request with this idempotency key made", Job, {"Location": LOCATION}),
+            200: openapi.response(
+                "the job an earlier request with this idempotency key made", Job, {"Location": LOCATION}
+            ),
         },
         errors=[409, 503],
         tags=["jobs"],
@@ -59,7 +65,10 @@ def create_job() -> Response[str]:
 @app.get(
     "/jobs/<job_id>",
     **openapi.operation(
-        summary="Read a job", ok={200: openapi.response("the job as it is now", Job)}, errors=[400, 404, 503], tags=["jobs"]
+        summary="Read a job",
+        ok={200: openapi.response("the job as it is now", Job)},
+        errors=[400, 404, 503],
+        tags=["jobs"],
     ),
 )
 def get_job(job_id: str) -> Response[str]:
@@ -85,7 +94,7 @@ def get_openapi() -> Response[str]:
 
 @functools.cache
 def document() -> str:
-    """The committed document (scripts/openapi.py writes it; `make lint` checks it is current)."""
+    """The committed document (scripts/openapi_document.py writes it; `make lint` checks it is current)."""
     return DOCUMENT.read_text()
 
 

@@ -79,7 +79,9 @@ _CORRELATION = {
 }
 
 
-def response(description: str, model: type[BaseModel], headers: dict[str, Any] | None = None) -> OpenAPIResponse:
+def response(
+    description: str, model: type[BaseModel], headers: dict[str, Any] | None = None
+) -> OpenAPIResponse:
     """A JSON response of `model`, with the correlation id header every response carries."""
     return {
         "description": description,

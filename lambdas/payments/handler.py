@@ -84,7 +84,9 @@ def _failure(error_body: dict[str, Any]) -> dict[str, Any]:
         body=CreatePayment,
         ok={
             201: openapi.response("the new payment", PaymentSuccess),
-            200: openapi.response("the payment an earlier request with this idempotency key made", PaymentSuccess),
+            200: openapi.response(
+                "the payment an earlier request with this idempotency key made", PaymentSuccess
+            ),
         },
         errors=[404, 409, 503],
         error_model=PaymentFailure,

@@ -80,7 +80,10 @@ def main() -> int:
     text = render(build())
     if args.check:
         if not TARGET.exists() or TARGET.read_text() != text:
-            print(f"{TARGET.relative_to(ROOT)} is stale: run `python scripts/openapi.py`", file=sys.stderr)
+            print(
+                f"{TARGET.relative_to(ROOT)} is stale: run `python scripts/openapi_document.py`",
+                file=sys.stderr,
+            )
             return 1
         return 0
     TARGET.write_text(text)
