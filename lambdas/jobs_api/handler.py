@@ -25,7 +25,7 @@ settings = load(NudgeSettings)  # at import: a bad setting fails the cold start,
 nudge = DispatcherNudge(settings.dispatcher_function, settings.dispatch_nudge_interval_s, "jobs-api")
 app = http.resolver()
 DOCUMENT = Path(__file__).with_name("openapi.json")
-LOCATION = {
+LOCATION: dict[str, Any] = {
     "description": "the job's URL, relative to the request URL",
     "schema": {"type": "string"},
     "required": True,

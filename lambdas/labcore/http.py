@@ -156,7 +156,8 @@ def resolver(kind: type[ApiGatewayResolver] = APIGatewayRestResolver) -> ApiGate
 def allowed_methods(app: ApiGatewayResolver, path: str) -> list[str]:
     """Methods of the resolver's own routes matching `path` (powertools keeps its routes in two lists)."""
     routes = app._static_routes + app._dynamic_routes
-    return sorted({route.method for route in routes if route.rule.match(path)})
+    # fullmatch: the patterns end in `$`, which also matches before a final newline ("/jobs/\n").
+    return sorted({route.method for route in routes if route.rule.fullmatch(path)})
 
 
 def correlation_id(event: dict[str, Any]) -> str:

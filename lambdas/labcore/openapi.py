@@ -70,7 +70,8 @@ ALWAYS = (500,)
 # A route that reads a JSON body may also answer these.
 BODY_ERRORS = (400, 413, 415)
 
-_CORRELATION = {
+# A header object as a plain dict: powertools' OpenAPIResponseHeader type lacks `required`.
+_CORRELATION: dict[str, Any] = {
     CORRELATION_HEADER: {
         "description": "the request's X-Correlation-Id when well formed, else API Gateway's request id",
         "schema": {"type": "string", "pattern": r"^[A-Za-z0-9._:-]{1,128}$"},
@@ -112,7 +113,7 @@ def operation(
 def document(schema: OpenAPI) -> dict[str, Any]:
     """Powertools' document of a resolver as JSON data, with each route's request model as its body."""
     models: dict[tuple[str, str], type[BaseModel]] = {}
-    for path, item in schema.paths.items():
+    for path, item in (schema.paths or {}).items():
         for method in METHODS:
             op = getattr(item, method, None)
             model = (op.__pydantic_extra__ or {}).pop(REQUEST_MODEL, None) if op is not None else None
