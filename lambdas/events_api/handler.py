@@ -8,16 +8,18 @@ same router (docs/events.md), and nothing else changes.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from events_api import service
 from events_api.models import (
+    ENTITY_ID_PATTERN,
     MAX_BULK_EVENTS,
     BulkReceipt,
     BulkRequest,
@@ -148,7 +150,9 @@ def health() -> Response[str]:
         tags=["events"],
     ),
 )
-def get_entity(entity_id: str) -> Response[str]:
+def get_entity(
+    entity_id: Annotated[str, Path(description="the car's entityId", pattern=ENTITY_ID_PATTERN)],
+) -> Response[str]:
     entity = db.run_in_transaction(lambda conn: service.get_entity(conn, entity_id))
     return http.json_response(200, entity)
 

@@ -87,6 +87,7 @@ Text = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=20
 EntityId = Annotated[
     str, StringConstraints(strict=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
 ]
+ENTITY_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"  # EntityId's rules in one pattern (a path parameter's)
 Vin = Annotated[str, StringConstraints(strict=True, pattern=r"^[A-HJ-NPR-Z0-9]{17}$")]
 EventUuid = Annotated[UUID, BeforeValidator(_uuid_text), AfterValidator(_not_nil)]
 Timestamp = Annotated[AwareDatetime, BeforeValidator(_timestamp_text), AfterValidator(_in_utc)]

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import functools
+import pathlib
 import uuid
-from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from jobs_api import service
@@ -24,7 +25,7 @@ logger = Logger()  # service name from POWERTOOLS_SERVICE_NAME, shared with labc
 settings = load(NudgeSettings)  # at import: a bad setting fails the cold start, never a request
 nudge = DispatcherNudge(settings.dispatcher_function, settings.dispatch_nudge_interval_s, "jobs-api")
 app = http.resolver()
-DOCUMENT = Path(__file__).with_name("openapi.json")
+DOCUMENT = pathlib.Path(__file__).with_name("openapi.json")
 LOCATION: dict[str, Any] = {
     "description": "the job's URL, relative to the request URL",
     "schema": {"type": "string"},
@@ -71,7 +72,9 @@ def create_job() -> Response[str]:
         tags=["jobs"],
     ),
 )
-def get_job(job_id: str) -> Response[str]:
+def get_job(
+    job_id: Annotated[str, Path(description="the job's id", json_schema_extra={"format": "uuid"})],
+) -> Response[str]:
     try:
         parsed = uuid.UUID(job_id)
     except ValueError as exc:

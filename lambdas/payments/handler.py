@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ValidationError
 
@@ -23,6 +24,7 @@ from labcore.errors import DomainError, InvalidInput
 from payments import service
 from payments.models import (
     ACTIONS,
+    PAYMENT_ID_PATTERN,
     CreatePayment,
     GetPayment,
     Invocation,
@@ -108,7 +110,10 @@ def post_payment(partner_id: str) -> Response[str]:
         tags=["payments"],
     ),
 )
-def read_payment(partner_id: str, payment_id: str) -> Response[str]:
+def read_payment(
+    partner_id: str,
+    payment_id: Annotated[str, Path(description="the payment's id", pattern=PAYMENT_ID_PATTERN)],
+) -> Response[str]:
     payment = get_payment(partner_id, {"paymentId": payment_id})
     return http.json_response(200, _success(payment.to_json()))
 

@@ -84,7 +84,8 @@ CurrencyCode = Annotated[
 IdempotencyKey = Annotated[
     str, StringConstraints(strict=True, min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")
 ]
-PaymentId = Annotated[str, StringConstraints(strict=True, pattern=rf"^{PAYMENT_ID_PREFIX}[0-9a-f]{{32}}$")]
+PAYMENT_ID_PATTERN = rf"^{PAYMENT_ID_PREFIX}[0-9a-f]{{32}}$"
+PaymentId = Annotated[str, StringConstraints(strict=True, pattern=PAYMENT_ID_PATTERN)]
 
 
 class _Model(BaseModel):
