@@ -55,13 +55,14 @@ e2e: venv ## end-to-end tests against the deployed stack (needs `make up apply`)
 mutate: venv ## mutation scores: lambdas/ (mutmut, unit + Postgres tests) and the executor bootstrap (cosmic-ray); needs `make up`
 	$(VENV_BIN)/python scripts/mutate.py
 
-lint: venv ## ruff, mypy, terraform fmt -check and validate, docs figures match benchmarks/results
+lint: venv ## ruff, mypy, terraform fmt -check and validate, docs figures match benchmarks/results, OpenAPI document current
 	$(VENV_BIN)/ruff check .
 	$(VENV_BIN)/ruff format --check .
 	$(VENV_BIN)/mypy
 	TF_CLI_CONFIG_FILE=/dev/null terraform fmt -check -recursive terraform
 	@$(LAB) validate
 	$(VENV_BIN)/python benchmarks/report.py --check
+	$(VENV_BIN)/python scripts/openapi_document.py --check
 
 fmt: venv ## format Python and Terraform
 	$(VENV_BIN)/ruff format .

@@ -8,17 +8,27 @@ same router (docs/events.md), and nothing else changes.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from events_api import service
-from events_api.models import MAX_BULK_EVENTS, CarEvent
-from labcore import db, http, outbox
+from events_api.models import (
+    ENTITY_ID_PATTERN,
+    MAX_BULK_EVENTS,
+    BulkReceipt,
+    BulkRequest,
+    CarEvent,
+    EntityView,
+    EventReceipt,
+    Health,
+)
+from labcore import db, http, openapi, outbox
 from labcore.config import load
 from labcore.errors import Conflict, FieldProblem, InvalidInput, Unavailable
 from labcore.nudge import DispatcherNudge, NudgeSettings
@@ -43,7 +53,19 @@ def _ingest(events: list[CarEvent]) -> list[service.Outcome]:
     return outcomes
 
 
-@routes.post("/api/v1/events")
+@routes.post(
+    "/api/v1/events",
+    **openapi.operation(
+        summary="Ingest one car event (idempotent by eventHeader.uuid)",
+        body=CarEvent,
+        ok={
+            201: openapi.response("the event is stored", EventReceipt),
+            200: openapi.response("the same event was stored before: nothing written", EventReceipt),
+        },
+        errors=[409, 503],
+        tags=["events"],
+    ),
+)
 def create_event() -> Response[str]:
     event = http.parse_body(routes, CarEvent, MAX_EVENT_BYTES)
     [outcome] = _ingest([event])
@@ -58,7 +80,16 @@ def create_event() -> Response[str]:
     return http.json_response(201 if outcome == "created" else 200, body)
 
 
-@routes.post("/api/v1/events/bulk")
+@routes.post(
+    "/api/v1/events/bulk",
+    **openapi.operation(
+        summary="Ingest up to 100 car events, each on its own (an invalid item is reported, not fatal)",
+        body=BulkRequest,
+        ok={200: openapi.response("one result per item, in order", BulkReceipt)},
+        errors=[503],
+        tags=["events"],
+    ),
+)
 def create_events() -> Response[str]:
     body = http.json_body(routes, max_bytes=MAX_BULK_BYTES)
     items = body.get("events")
@@ -90,7 +121,17 @@ def create_events() -> Response[str]:
     return http.json_response(200, {"results": results, "summary": summary})
 
 
-@routes.get("/api/v1/events/health")
+@routes.get(
+    "/api/v1/events/health",
+    **openapi.operation(
+        summary="Whether the events API reaches its database",
+        ok={
+            200: openapi.response("the database answers", Health),
+            503: openapi.response("the database does not answer", Health),
+        },
+        tags=["events"],
+    ),
+)
 def health() -> Response[str]:
     try:
         db.run_in_transaction(service.check_database)
@@ -100,8 +141,18 @@ def health() -> Response[str]:
     return http.json_response(200, {"status": "ok", "database": "ok"})
 
 
-@routes.get("/api/v1/entities/<entity_id>")
-def get_entity(entity_id: str) -> Response[str]:
+@routes.get(
+    "/api/v1/entities/<entity_id>",
+    **openapi.operation(
+        summary="Read a car as projected from its events",
+        ok={200: openapi.response("the car", EntityView)},
+        errors=[404, 503],
+        tags=["events"],
+    ),
+)
+def get_entity(
+    entity_id: Annotated[str, Path(description="the car's entityId", pattern=ENTITY_ID_PATTERN)],
+) -> Response[str]:
     entity = db.run_in_transaction(lambda conn: service.get_entity(conn, entity_id))
     return http.json_response(200, entity)
 

@@ -87,6 +87,7 @@ Text = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=20
 EntityId = Annotated[
     str, StringConstraints(strict=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
 ]
+ENTITY_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"  # EntityId's rules in one pattern (a path parameter's)
 Vin = Annotated[str, StringConstraints(strict=True, pattern=r"^[A-HJ-NPR-Z0-9]{17}$")]
 EventUuid = Annotated[UUID, BeforeValidator(_uuid_text), AfterValidator(_not_nil)]
 Timestamp = Annotated[AwareDatetime, BeforeValidator(_timestamp_text), AfterValidator(_in_utc)]
@@ -208,3 +209,79 @@ class CarEvent(_Model):
     def fingerprint(self) -> str:
         """Hash of the event's content: the same uuid must come with the same event."""
         return hashlib.sha256(json.dumps(self.to_json(), sort_keys=True).encode()).hexdigest()
+
+
+# What the events API answers (documented in its OpenAPI document; the handler writes these shapes).
+
+
+class EventReceipt(_Model):
+    """201 (stored) or 200 (the same event again) of POST /api/v1/events."""
+
+    event_id: UUID = Field(alias="eventId")
+    duplicate: bool
+    entities: int = Field(ge=1, le=MAX_ENTITIES)
+
+
+class ItemProblem(_Model):
+    field: str
+    message: str
+
+
+class BulkResult(_Model):
+    """One item of a bulk request, at its index: its outcome, or why it is invalid."""
+
+    index: int = Field(ge=0)
+    status: Literal["created", "duplicate", "conflict", "invalid"]
+    event_id: UUID | None = Field(default=None, alias="eventId", description="absent when invalid")
+    errors: list[ItemProblem] | None = Field(default=None, description="only when invalid")
+
+
+class BulkSummary(_Model):
+    created: int = Field(ge=0)
+    duplicate: int = Field(ge=0)
+    conflict: int = Field(ge=0)
+    invalid: int = Field(ge=0)
+
+
+class BulkReceipt(_Model):
+    """200 of POST /api/v1/events/bulk: one result per item, in order, and the counts."""
+
+    results: list[BulkResult]
+    summary: BulkSummary
+
+
+class BulkRequest(_Model):
+    """Body of POST /api/v1/events/bulk: each item is checked on its own (an invalid one is reported)."""
+
+    events: list[CarEvent] = Field(min_length=1, max_length=MAX_BULK_EVENTS)
+
+
+class Health(_Model):
+    status: Literal["ok", "unavailable"]
+    database: Literal["ok", "unavailable"]
+
+
+class EntityHeaderView(_Model):
+    entity_id: str = Field(alias="entityId")
+    entity_type: str = Field(alias="entityType")
+    created_at: datetime = Field(alias="createdAt")
+    updated_at: datetime = Field(alias="updatedAt")
+
+
+class EntityView(_Model):
+    """200 of GET /api/v1/entities/{entity_id}: the car as projected from its latest event."""
+
+    entity_header: EntityHeaderView = Field(alias="entityHeader")
+    id: str
+    vin: str
+    make: str
+    model: str
+    year: int
+    color: str | None
+    mileage: int
+    last_service_date: datetime | None = Field(alias="lastServiceDate")
+    total_balance: str = Field(alias="totalBalance", pattern=r"^[0-9]+\.[0-9]{2}$")
+    last_loan_payment_date: datetime | None = Field(alias="lastLoanPaymentDate")
+    owner: str | None
+    last_event_id: UUID = Field(alias="lastEventId")
+    projected_at: datetime = Field(alias="projectedAt")

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import functools
+import pathlib
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from jobs_api import service
-from jobs_api.models import CreateJobRequest
-from labcore import db, http, outbox
+from jobs_api.models import CreateJobRequest, Job
+from labcore import db, http, openapi, outbox
 from labcore.config import load
 from labcore.errors import FieldProblem, InvalidInput
 from labcore.nudge import DispatcherNudge, NudgeSettings
@@ -22,9 +25,29 @@ logger = Logger()  # service name from POWERTOOLS_SERVICE_NAME, shared with labc
 settings = load(NudgeSettings)  # at import: a bad setting fails the cold start, never a request
 nudge = DispatcherNudge(settings.dispatcher_function, settings.dispatch_nudge_interval_s, "jobs-api")
 app = http.resolver()
+DOCUMENT = pathlib.Path(__file__).with_name("openapi.json")
+LOCATION: dict[str, Any] = {
+    "description": "the job's URL, relative to the request URL",
+    "schema": {"type": "string"},
+    "required": True,
+}
 
 
-@app.post("/jobs")
+@app.post(
+    "/jobs",
+    **openapi.operation(
+        summary="Create a conversion job (idempotent by client_id + idempotency_key)",
+        body=CreateJobRequest,
+        ok={
+            201: openapi.response("the new job", Job, {"Location": LOCATION}),
+            200: openapi.response(
+                "the job an earlier request with this idempotency key made", Job, {"Location": LOCATION}
+            ),
+        },
+        errors=[409, 503],
+        tags=["jobs"],
+    ),
+)
 def create_job() -> Response[str]:
     request = http.parse_body(app, CreateJobRequest)
     headers = outbox.request_headers(logger.get_correlation_id())
@@ -40,14 +63,42 @@ def create_job() -> Response[str]:
     return http.json_response(201 if result.created else 200, result.job.to_json(), {"Location": location})
 
 
-@app.get("/jobs/<job_id>")
-def get_job(job_id: str) -> Response[str]:
+@app.get(
+    "/jobs/<job_id>",
+    **openapi.operation(
+        summary="Read a job",
+        ok={200: openapi.response("the job as it is now", Job)},
+        errors=[400, 404, 503],
+        tags=["jobs"],
+    ),
+)
+def get_job(
+    job_id: Annotated[str, Path(description="the job's id", json_schema_extra={"format": "uuid"})],
+) -> Response[str]:
     try:
         parsed = uuid.UUID(job_id)
     except ValueError as exc:
         raise InvalidInput("job_id is not a UUID", [FieldProblem("job_id", "must be a UUID")]) from exc
     job = db.run_in_transaction(lambda conn: service.get_job(conn, parsed))
     return http.json_response(200, job.to_json())
+
+
+@app.get(
+    "/openapi.json",
+    **openapi.operation(
+        summary="The OpenAPI document of the lab's REST API (every function's routes)",
+        ok={200: openapi.response("this document", openapi.Document)},
+        tags=["meta"],
+    ),
+)
+def get_openapi() -> Response[str]:
+    return http.text_response(200, document())
+
+
+@functools.cache
+def document() -> str:
+    """The committed document (scripts/openapi_document.py writes it; `make lint` checks it is current)."""
+    return DOCUMENT.read_text()
 
 
 @logger.inject_lambda_context(clear_state=True)

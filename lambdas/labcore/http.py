@@ -60,6 +60,11 @@ def json_response(status: int, body: dict[str, Any], headers: dict[str, str] | N
     )
 
 
+def text_response(status: int, body: str) -> Response[str]:
+    """A JSON body already serialised (a document served as it is stored)."""
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
+
+
 def error_response(status: int, code: str, message: str, **extra: Any) -> Response[str]:
     return json_response(status, {"error": code, "message": message, **extra})
 
@@ -151,7 +156,8 @@ def resolver(kind: type[ApiGatewayResolver] = APIGatewayRestResolver) -> ApiGate
 def allowed_methods(app: ApiGatewayResolver, path: str) -> list[str]:
     """Methods of the resolver's own routes matching `path` (powertools keeps its routes in two lists)."""
     routes = app._static_routes + app._dynamic_routes
-    return sorted({route.method for route in routes if route.rule.match(path)})
+    # fullmatch: the patterns end in `$`, which also matches before a final newline ("/jobs/\n").
+    return sorted({route.method for route in routes if route.rule.fullmatch(path)})
 
 
 def correlation_id(event: dict[str, Any]) -> str:

@@ -9,19 +9,30 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ValidationError
 
-from labcore import http
+from labcore import http, openapi
 from labcore.config import load
 from labcore.errors import DomainError, InvalidInput
 from payments import service
-from payments.models import ACTIONS, CreatePayment, GetPayment, Invocation, Payment, UnknownAction
+from payments.models import (
+    ACTIONS,
+    PAYMENT_ID_PATTERN,
+    CreatePayment,
+    GetPayment,
+    Invocation,
+    Payment,
+    PaymentFailure,
+    PaymentSuccess,
+    UnknownAction,
+)
 from payments.partners import PartnerAccess, PaymentsSettings
 
 logger = Logger()  # service name from POWERTOOLS_SERVICE_NAME, shared with the modules' child loggers
@@ -68,14 +79,41 @@ def _failure(error_body: dict[str, Any]) -> dict[str, Any]:
     return {"success": False, "error": {"code": error_body["error"], **fields}}
 
 
-@routes.post("/partners/<partner_id>/payments")
+@routes.post(
+    "/partners/<partner_id>/payments",
+    **openapi.operation(
+        summary="Create a pending payment for a partner (idempotent by idempotencyKey)",
+        body=CreatePayment,
+        ok={
+            201: openapi.response("the new payment", PaymentSuccess),
+            200: openapi.response(
+                "the payment an earlier request with this idempotency key made", PaymentSuccess
+            ),
+        },
+        errors=[404, 409, 503],
+        error_model=PaymentFailure,
+        tags=["payments"],
+    ),
+)
 def post_payment(partner_id: str) -> Response[str]:
     created = create_payment(partner_id, http.json_body(routes))
     return http.json_response(200 if created.replayed else 201, _success(created.payment.to_json()))
 
 
-@routes.get("/partners/<partner_id>/payments/<payment_id>")
-def read_payment(partner_id: str, payment_id: str) -> Response[str]:
+@routes.get(
+    "/partners/<partner_id>/payments/<payment_id>",
+    **openapi.operation(
+        summary="Read a partner's payment",
+        ok={200: openapi.response("the payment", PaymentSuccess)},
+        errors=[400, 404, 503],
+        error_model=PaymentFailure,
+        tags=["payments"],
+    ),
+)
+def read_payment(
+    partner_id: str,
+    payment_id: Annotated[str, Path(description="the payment's id", pattern=PAYMENT_ID_PATTERN)],
+) -> Response[str]:
     payment = get_payment(partner_id, {"paymentId": payment_id})
     return http.json_response(200, _success(payment.to_json()))
 

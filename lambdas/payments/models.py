@@ -84,7 +84,8 @@ CurrencyCode = Annotated[
 IdempotencyKey = Annotated[
     str, StringConstraints(strict=True, min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")
 ]
-PaymentId = Annotated[str, StringConstraints(strict=True, pattern=rf"^{PAYMENT_ID_PREFIX}[0-9a-f]{{32}}$")]
+PAYMENT_ID_PATTERN = rf"^{PAYMENT_ID_PREFIX}[0-9a-f]{{32}}$"
+PaymentId = Annotated[str, StringConstraints(strict=True, pattern=PAYMENT_ID_PATTERN)]
 
 
 class _Model(BaseModel):
@@ -158,3 +159,40 @@ class Payment:
         if self.idempotency_key is not None:
             body["idempotencyKey"] = self.idempotency_key
         return body
+
+
+# The REST route's envelopes (documented in the OpenAPI document; the handler writes these shapes).
+
+
+class PaymentView(_Model):
+    id: PaymentId
+    partner_id: str = Field(alias="partnerId")
+    amount: int = Field(gt=0, description="in the currency's minor units")
+    currency: str
+    status: PaymentStatus
+    created_at: str = Field(alias="createdAt")
+    updated_at: str = Field(alias="updatedAt")
+    idempotency_key: str | None = Field(default=None, alias="idempotencyKey")
+
+
+class PaymentSuccess(_Model):
+    success: Literal[True]
+    data: PaymentView
+
+
+class PaymentProblem(_Model):
+    field: str
+    message: str
+
+
+class PaymentErrorBody(_Model):
+    code: str = Field(pattern=r"^[a-z_]+$")
+    message: str
+    details: list[PaymentProblem] | None = None
+
+
+class PaymentFailure(_Model):
+    """Every error of the payments function: labcore.http's error body under `error`."""
+
+    success: Literal[False]
+    error: PaymentErrorBody

@@ -177,6 +177,14 @@ def test_405_lists_the_methods_of_the_resolvers_own_routes() -> None:
     assert (status, headers["allow"]) == (405, "POST")
 
 
+def test_a_path_with_a_trailing_newline_is_no_route_404_not_405() -> None:
+    # Found by the OpenAPI fuzz (GET /jobs/%0A): a route's pattern ends in `$`, which also matches
+    # before a final newline, so "/things/\n" passed for "/things/" and got a 405 (Allow: POST).
+    status, body, headers = call(api_event("GET", "/things/\n"))
+    assert (status, body["error"]) == (404, "not_found")
+    assert "allow" not in headers
+
+
 def test_a_path_no_route_matches_is_404() -> None:
     status, body, headers = call(api_event("GET", "/ping"))
     assert (status, body["error"]) == (404, "not_found")
