@@ -144,8 +144,8 @@ def main() -> None:
         results.write(json.dumps(message) + "\n")
 
     started = time.perf_counter()
-    _configure_path()
     try:
+        _configure_path()  # a hot-reload folder that is not there (yet) fails the init, not the process
         handler = _load_handler(os.environ["_HANDLER"])
     except Exception as exc:  # e.g. settings validated at import: AWS reports it as the init error
         error = exc.as_error() if isinstance(exc, _RuntimeFault) else _error(exc)

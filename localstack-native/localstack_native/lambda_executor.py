@@ -25,6 +25,8 @@ from localstack import config
 from localstack.services.lambda_.invocation.lambda_models import FunctionVersion, InvocationResult
 from localstack.services.lambda_.invocation.runtime_executor import LambdaRuntimeException, RuntimeExecutor
 
+from localstack_native import hot_reload
+
 LOG = logging.getLogger(__name__)
 BOOTSTRAP = Path(__file__).with_name("lambda_bootstrap.py")
 LOG_TAIL_BYTES = 1_000_000
@@ -70,6 +72,9 @@ class NativeRuntimeExecutor(RuntimeExecutor):
         self._init_offset = 0
         self._lock = threading.Lock()
         self._stopped = False
+        # Hot reloading (S3Bucket=hot-reload): the folders whose change restarts the process.
+        self._watched = hot_reload.watched_folders(function_version)
+        self._snapshot: hot_reload.Snapshot = frozenset()
 
     # --- lifecycle -----------------------------------------------------------------------------
     def start(self, env_vars: dict[str, str]) -> None:
@@ -104,6 +109,8 @@ class NativeRuntimeExecutor(RuntimeExecutor):
     def _spawn(self) -> None:
         interpreter = interpreter_for(self.function_version)
         self._init_offset = self._log_path.stat().st_size
+        # Taken before the process reads any file: an edit during its start restarts it once more.
+        self._snapshot = hot_reload.snapshot(self._watched)
         request_read, request_write = os.pipe()
         result_read, result_write = os.pipe()
         log = open(self._log_path, "ab")  # noqa: SIM115 (the child holds it; closed right after the fork)
@@ -166,7 +173,7 @@ class NativeRuntimeExecutor(RuntimeExecutor):
         with self._lock:
             if self._stopped:
                 raise LambdaRuntimeException(f"Lambda environment {self.id} is stopped")
-            if self._process is None or self._process.poll() is not None:
+            if self._process is None or self._process.poll() is not None or self._code_changed():
                 self._kill()
                 self._spawn()
             init = self._init_report or {}
@@ -201,6 +208,13 @@ class NativeRuntimeExecutor(RuntimeExecutor):
             if message["type"] == "result":
                 return self._result(request_id, message["payload"], False, logs, message, init)
             return self._result(request_id, message["error"], True, logs, message, init)
+
+    def _code_changed(self) -> bool:
+        """A hot-reloading folder changed since the process started: it must not run the old code."""
+        if not self._watched or hot_reload.snapshot(self._watched) == self._snapshot:
+            return False
+        LOG.info("Hot reload: %s changed, restarting %s", self.function_version.id.qualified_arn(), self.id)
+        return True
 
     def _read_message(self, deadline: float) -> dict[str, Any] | None:
         """The next message from the result pipe; None past the deadline; raises if the process ended."""

@@ -43,7 +43,7 @@ class Bootstrap:
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "LANG": "C.UTF-8",
             **options.get("env", {}),
-            "LAMBDA_TASK_ROOT": str(task_root),
+            "LAMBDA_TASK_ROOT": str(options.get("task_root", task_root)),  # another: a hot-reload folder
             "_HANDLER": options.get("handler", "handler.handle"),
             "LAB_LAMBDA_LAYERS": os.pathsep.join(map(str, options.get("layers", ()))),
             "LAB_RESULT_FD": str(result_write),

@@ -319,3 +319,12 @@ def test_reported_peak_memory_is_the_function_process_own(tmp_path: Path) -> Non
 
     assert 0 < small < 60, "a bare interpreter peaks far below this"
     assert large >= small + 60, "the 64 MB allocation shows up in the peak"
+
+
+def test_a_missing_task_root_is_an_init_error_naming_it(tmp_path: Path) -> None:
+    missing = tmp_path / "not-there"  # a hot-reload folder not created yet: the next invoke tries again
+
+    error, _ = init_error(tmp_path, "def handle(event, context): pass", task_root=missing)
+
+    assert error["errorType"] == "FileNotFoundError"
+    assert str(missing) in error["errorMessage"]

@@ -17,7 +17,7 @@ LOCALSTACK_ENV_FILE = ROOT / "scripts" / "localstack.env"
 LOCALSTACK_CONSTRAINTS = ROOT / "scripts" / "requirements" / "localstack-constraints.txt"
 EXECUTOR_DIR = ROOT / "localstack-native"
 
-LOCALSTACK_VERSION = "2026.3.0"
+LOCALSTACK_VERSION = "4.14.0"
 UV_VERSION = "0.13.9"  # installs every venv; itself installed from PyPI into .lab/uv
 PIP_VERSION = "25.3"  # still in each venv, as `python -m venv` put it there: people run .lab/venv/bin/pip
 RUNTIME = "python3.13"
