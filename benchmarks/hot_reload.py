@@ -22,11 +22,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
-sys.path.insert(0, str(ROOT))  # the benchmarks package
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the benchmarks package
 import labtools
 from benchmarks import benchlib
+
+ROOT = Path(__file__).resolve().parent.parent
 
 HANDLERS = {
     "trivial": "from hot import version\n",
