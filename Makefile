@@ -16,8 +16,8 @@ help: ## list the targets
 up: ## start Postgres + LocalStack (LAB_MODE=docker|native to force a mode)
 	@$(LAB) up
 
-apply: ## build the layer and zips, migrate, deploy with Terraform, print curl lines
-	@$(LAB) apply
+apply: ## build the layer and zips, migrate, deploy with Terraform, print curl lines (HOT_RELOAD=1: run lambdas/ in place)
+	@HOT_RELOAD='$(HOT_RELOAD)' $(LAB) apply
 
 down: ## stop everything the lab started (LocalStack state goes; Postgres data stays until clean)
 	@$(LAB) down

@@ -121,6 +121,13 @@ def payments(r: dict[str, Any]) -> Iterator[Row]:
     yield "`AssumeRole` calls during the warm invocations", num(r["sts_calls_during_warm_invocations"]), "0"
 
 
+def hot_reload(r: dict[str, Any]) -> Iterator[Row]:
+    for kind, label in (("trivial", "one-module function"), ("lab", "lab-shaped function (ping's imports)")):
+        edit, warm = r[kind]["edit_to_new_behaviour_ms"], r[kind]["warm_invoke_ms"]
+        yield f"{label}: edit -> the next invoke runs it ({num(edit['n'])} edits)", spread(edit), ""
+        yield f"{label}: warm invoke", spread(warm), ""
+
+
 def soak(r: dict[str, Any]) -> Iterator[Row]:
     jobs = num(r["jobs"])
     pace = (
@@ -193,6 +200,7 @@ RENDERERS: dict[str, Callable[[dict[str, Any]], Iterator[Row]]] = {
     "relay_throughput": relay_throughput,
     "events_api": events_api,
     "payments": payments,
+    "hot_reload": hot_reload,
     "soak": soak,
     "sustained_rate": sustained_rate,
     "faults": faults,

@@ -3,7 +3,8 @@
 Layer: the `layer` dependency group installed for manylinux (the lab's uv, --python-platform), plus the shared
 package `lambdas/labcore`, with precompiled bytecode. Functions: one zip per `lambdas/<name>/`
 holding its package; with `--delivery bundle` each zip also carries the layer's contents (for
-LocalStack Community in Docker, which does not apply layers).
+LocalStack Community in Docker, which does not apply layers). `--hot-reload-deps DIR`: the layer's
+dependencies as a plain folder, which Docker mode mounts at /opt/python for hot-reloaded functions.
 """
 
 from __future__ import annotations
@@ -196,12 +197,33 @@ def build_if_changed(artifact: Path, key: str, make: Callable[[], list[Entry]]) 
     print(f"build: {artifact.name} {'written' if changed else 'rebuilt, unchanged'}")
 
 
+def copy_hot_reload_deps(deps: Path, target: Path) -> None:
+    """The layer's dependencies, not labcore (hot-reloaded functions import it from lambdas/), into target."""
+    stamp = target.with_name(target.name + ".key")
+    if target.is_dir() and stamp.exists() and stamp.read_text() == deps.name:
+        print(f"build: {target.name} up to date")
+        return
+    target.mkdir(parents=True, exist_ok=True)
+    # Emptied, not replaced: Lambda containers bind-mount this very folder.
+    for entry in target.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+    shutil.copytree(deps / "python", target, symlinks=True, dirs_exist_ok=True)
+    stamp.write_text(deps.name)
+    print(f"build: {target.name} written")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=settings.BUILD_DIR)
     parser.add_argument("--arch", choices=sorted(PLATFORMS), default="x86_64")
     parser.add_argument("--delivery", choices=("attach", "bundle"), default="attach")
     parser.add_argument("--uv", type=Path, default=settings.UV, help="the uv that installs the layer")
+    parser.add_argument(
+        "--hot-reload-deps", type=Path, help="also copy the layer's dependencies into this folder"
+    )
     args = parser.parse_args()
     if f"{sys.version_info.major}.{sys.version_info.minor}" != PYTHON_VERSION:
         sys.exit(f"build: run with Python {PYTHON_VERSION} (the bytecode in the zips is compiled for it)")
@@ -231,6 +253,8 @@ def main() -> None:
                 bundled_key,
                 functools.partial(bundled_entries, name),
             )
+    if args.hot_reload_deps:
+        copy_hot_reload_deps(deps, args.hot_reload_deps)
 
 
 if __name__ == "__main__":

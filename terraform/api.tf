@@ -8,8 +8,7 @@ module "ping_function" {
 
   name               = "${var.name_prefix}-ping"
   handler            = "ping.handler.handler"
-  zip_path           = local.function_zip["ping"]
-  code               = aws_s3_object.function["ping"]
+  code               = local.function_code["ping"]
   layers             = local.layers
   architecture       = var.architecture
   environment        = local.db_environment
@@ -53,8 +52,7 @@ module "jobs_api_function" {
 
   name               = "${var.name_prefix}-jobs-api"
   handler            = "jobs_api.handler.handler"
-  zip_path           = local.function_zip["jobs_api"]
-  code               = aws_s3_object.function["jobs_api"]
+  code               = local.function_code["jobs_api"]
   layers             = local.layers
   architecture       = var.architecture
   environment        = local.nudging_api_environment

@@ -17,7 +17,7 @@ resource "aws_s3_object" "layer" {
 }
 
 resource "aws_s3_object" "function" {
-  for_each = local.function_zip
+  for_each = { for name, zip in local.function_zip : name => zip if !local.hot_reload }
 
   bucket = aws_s3_bucket.artifacts.id
   key    = "functions/${each.key}-${filemd5(each.value)}.zip"

@@ -22,8 +22,7 @@ module "events_api_function" {
 
   name               = "${var.name_prefix}-events-api"
   handler            = "events_api.handler.handler"
-  zip_path           = local.function_zip["events_api"]
-  code               = aws_s3_object.function["events_api"]
+  code               = local.function_code["events_api"]
   layers             = local.layers
   architecture       = var.architecture
   environment        = local.nudging_api_environment
@@ -65,8 +64,7 @@ module "projector" {
 
   name               = "${var.name_prefix}-projector"
   handler            = "projector.handler.handler"
-  zip_path           = local.function_zip["projector"]
-  code               = aws_s3_object.function["projector"]
+  code               = local.function_code["projector"]
   layers             = local.layers
   architecture       = var.architecture
   timeout            = var.worker_timeout_s

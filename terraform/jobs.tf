@@ -38,8 +38,7 @@ module "dispatcher" {
 
   name         = local.dispatcher_name
   handler      = "dispatcher.handler.handler"
-  zip_path     = local.function_zip["dispatcher"]
-  code         = aws_s3_object.function["dispatcher"]
+  code         = local.function_code["dispatcher"]
   layers       = local.layers
   architecture = var.architecture
   timeout      = 60
@@ -95,8 +94,7 @@ module "worker" {
 
   name               = "${var.name_prefix}-worker"
   handler            = "worker.handler.handler"
-  zip_path           = local.function_zip["worker"]
-  code               = aws_s3_object.function["worker"]
+  code               = local.function_code["worker"]
   layers             = local.layers
   architecture       = var.architecture
   timeout            = var.worker_timeout_s

@@ -37,8 +37,7 @@ module "payments_function" {
 
   name         = local.payments_name
   handler      = "payments.handler.handler"
-  zip_path     = local.function_zip["payments"]
-  code         = aws_s3_object.function["payments"]
+  code         = local.function_code["payments"]
   layers       = local.layers
   architecture = var.architecture
   environment = {

@@ -43,6 +43,22 @@ variable "layer_delivery" {
   }
 }
 
+variable "hot_reload_dir" {
+  type        = string
+  description = "LocalStack only (make apply HOT_RELOAD=1): an absolute host folder every function runs directly, its code being bucket hot-reload with this key, so an edit is live at the next invocation. Empty: the zips."
+  default     = ""
+
+  validation {
+    condition     = var.hot_reload_dir == "" || var.localstack_endpoint != null
+    error_message = "hot_reload_dir is LocalStack's hot reload: leave it empty on AWS (no localstack_endpoint)."
+  }
+
+  validation {
+    condition     = var.hot_reload_dir == "" || startswith(var.hot_reload_dir, "/")
+    error_message = "hot_reload_dir must be an absolute path: LocalStack reads the S3 key as a host folder."
+  }
+}
+
 variable "db_host" {
   type        = string
   description = "Postgres host as the Lambdas see it (127.0.0.1 natively, the compose service name in Docker)."

@@ -11,11 +11,18 @@ from lab import localstack, postgres, settings, stack, terraform, tools, venvs
 from lab.process import LabError, run, say
 
 
-def build() -> None:
-    """The layer and function zips (scripts/build.py in the dev venv; incremental)."""
+def build(*, hot_reload: bool = False) -> None:
+    """The layer and function zips (scripts/build.py in the dev venv; incremental); hot reloading
+    without a layer (Docker mode), also the layer's dependencies in the folder mounted at /opt/python."""
     venvs.ensure_dev_venv()
     uv = venvs.ensure_uv(tools.find_python313())
     mode = stack.current_mode() or "native"
+    delivery = terraform.layer_delivery(mode)
+    deps = (
+        ["--hot-reload-deps", str(settings.HOT_RELOAD_DEPS_DIR)]
+        if hot_reload and delivery == "bundle"
+        else []
+    )
     run(
         [
             venvs.dev_python(),
@@ -23,11 +30,12 @@ def build() -> None:
             "--out",
             str(settings.BUILD_DIR),
             "--delivery",
-            terraform.layer_delivery(mode),
+            delivery,
             "--arch",
             terraform.architecture(),
             "--uv",
             uv,
+            *deps,
         ]
     )
 
@@ -41,14 +49,20 @@ def migrate() -> None:
 
 
 def apply() -> None:
-    """Build, migrate and terraform apply to the running LocalStack, then print the curl lines."""
+    """Build, migrate and terraform apply to the running LocalStack, then print the curl lines.
+
+    HOT_RELOAD=1: every function runs the repo's lambdas/ in place (LocalStack's hot reload); a
+    plain apply afterwards goes back to the zips.
+    """
     mode = stack.require_up()
+    hot_reload = terraform.hot_reload_requested()
+    hot_reload_dir = terraform.hot_reload_dir(mode) if hot_reload else ""
     started = time.monotonic()
     env = terraform.environment()
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         # init needs neither the zips nor the database: it runs while they are made.
         init = pool.submit(terraform.init, env)
-        build()
+        build(hot_reload=hot_reload)
         migrate()
         init.result()
     session = localstack.session()
@@ -59,9 +73,12 @@ def apply() -> None:
         settings.TERRAFORM_STATE_BACKUP.unlink(missing_ok=True)
     session_file.write_text(session)  # the state now describes this LocalStack, even if apply fails
     settings.DEPLOYED_SESSION_FILE.unlink(missing_ok=True)
-    terraform.apply(env, mode)
+    terraform.apply(env, mode, hot_reload_dir)
     settings.DEPLOYED_SESSION_FILE.write_text(session)
     say(f"applied in {time.monotonic() - started:.1f} s")
+    if hot_reload:
+        say(f"hot reload: the functions run {hot_reload_dir} in place; an edit there is live at the next")
+        say("invocation, no deploy (`make apply` without HOT_RELOAD goes back to the zips)")
     start_dispatch(env)
     terraform.print_urls(env)
 

@@ -60,8 +60,9 @@ def init(env: dict[str, str]) -> None:
     stamp_file.write_text(stamp())
 
 
-def variables(mode: str) -> list[str]:
-    """-var flags: where LocalStack, the artifacts and Postgres are, as seen from the Lambdas of a mode."""
+def variables(mode: str, hot_reload_dir: str = "") -> list[str]:
+    """-var flags: where LocalStack, the artifacts and Postgres are, as seen from the Lambdas of a mode;
+    hot_reload_dir: the folder the functions run in place (empty: their zips)."""
     native = mode == "native"
     values = {
         "localstack_endpoint": settings.ENDPOINT,
@@ -73,8 +74,33 @@ def variables(mode: str) -> list[str]:
         "db_name": settings.DB_NAME,
         "db_app_user": settings.APP_DB_USER,
         "db_app_password": settings.APP_DB_PASSWORD,
+        "hot_reload_dir": hot_reload_dir,
     }
     return [f"-var={key}={value}" for key, value in values.items()]
+
+
+def hot_reload_requested() -> bool:
+    """HOT_RELOAD=1 (`make apply HOT_RELOAD=1`): the functions run lambdas/ in place; empty or 0: zips."""
+    value = os.environ.get("HOT_RELOAD", "").strip().lower()
+    if value in ("", "0", "false", "no"):
+        return False
+    if value in ("1", "true", "yes"):
+        return True
+    raise LabError(f"HOT_RELOAD={value!r}: use HOT_RELOAD=1 to hot reload, or leave it unset for the zips")
+
+
+def hot_reload_dir(mode: str) -> str:
+    """The folder every hot-reloaded function runs (the repo's lambdas/, the handlers' import root):
+    LocalStack's hot reload, so refused without a LocalStack endpoint (real AWS)."""
+    if not settings.ENDPOINT:
+        raise LabError(
+            "hot reload is LocalStack's: no LocalStack endpoint is set (LOCALSTACK_ENDPOINT is empty)"
+        )
+    if mode == "native" and layer_delivery(mode) != "attach":
+        raise LabError(
+            "hot reload in native mode takes the dependencies from the layer: unset LAYER_DELIVERY"
+        )
+    return str(settings.ROOT / "lambdas")
 
 
 def layer_delivery(mode: str) -> str:
@@ -91,8 +117,9 @@ def architecture() -> str:
 PARALLELISM = 30
 
 
-def apply(env: dict[str, str], mode: str) -> None:
-    terraform(env, "apply", "-auto-approve", "-input=false", f"-parallelism={PARALLELISM}", *variables(mode))
+def apply(env: dict[str, str], mode: str, hot_reload_dir: str = "") -> None:
+    flags = variables(mode, hot_reload_dir)
+    terraform(env, "apply", "-auto-approve", "-input=false", f"-parallelism={PARALLELISM}", *flags)
 
 
 def destroy(mode: str) -> None:

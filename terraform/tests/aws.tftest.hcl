@@ -153,3 +153,13 @@ run "missing_ca_bundle_refused" {
 
   expect_failures = [aws_secretsmanager_secret_version.db]
 }
+
+run "hot_reload_refused_on_aws" {
+  command = plan
+
+  variables {
+    hot_reload_dir = "/home/someone/outbox-lab/lambdas"
+  }
+
+  expect_failures = [var.hot_reload_dir]
+}

@@ -80,6 +80,67 @@ run "localstack_plan" {
     condition     = jsondecode(nonsensitive(aws_secretsmanager_secret_version.db.secret_string)).host == "127.0.0.1"
     error_message = "The DB secret names the host the Lambdas see."
   }
+
+  assert {
+    condition = length(aws_s3_object.function) == 7 && alltrue([for name, f in { ping = module.ping_function, jobs_api = module.jobs_api_function, events_api = module.events_api_function, dispatcher = module.dispatcher, worker = module.worker, projector = module.projector, payments = module.payments_function } :
+      f.code.s3_bucket == aws_s3_bucket.artifacts.bucket && startswith(f.code.s3_key, "functions/${name}-") && f.code.source_code_hash == filebase64sha256(local.function_zip[name])
+    ])
+    error_message = "Without hot reload every function's code is its zip, uploaded to the artifacts bucket, with the zip's digest."
+  }
+
+  assert {
+    condition     = alltrue([for f in [module.ping_function, module.jobs_api_function, module.events_api_function, module.dispatcher, module.worker, module.projector, module.payments_function] : length(f.layers) == 1])
+    error_message = "Every function gets the dependencies layer (attach delivery)."
+  }
+}
+
+run "hot_reload_plan" {
+  command = plan
+
+  variables {
+    hot_reload_dir = "/home/someone/outbox-lab/lambdas"
+  }
+
+  assert {
+    condition = alltrue([for f in [module.ping_function, module.jobs_api_function, module.events_api_function, module.dispatcher, module.worker, module.projector, module.payments_function] :
+    f.code.s3_bucket == "hot-reload" && f.code.s3_key == "/home/someone/outbox-lab/lambdas" && f.code.source_code_hash == null])
+    error_message = "Hot reloading, every function's code is bucket hot-reload with the folder as its key, and no zip digest."
+  }
+
+  assert {
+    condition     = length(aws_s3_object.function) == 0 && aws_s3_bucket.artifacts.bucket != "hot-reload"
+    error_message = "Hot reloading uploads no function zip, and creates no bucket named hot-reload (LocalStack's marker)."
+  }
+
+  assert {
+    condition     = alltrue([for f in [module.ping_function, module.jobs_api_function, module.events_api_function, module.dispatcher, module.worker, module.projector, module.payments_function] : length(f.layers) == 1]) && length(aws_lambda_layer_version.deps) == 1
+    error_message = "Hot reloading in native mode keeps the dependencies layer (the folder holds only our code)."
+  }
+}
+
+run "hot_reload_bundled_plan" {
+  command = plan
+
+  variables {
+    hot_reload_dir = "/home/someone/outbox-lab/lambdas"
+    layer_delivery = "bundle"
+  }
+
+  assert {
+    condition = alltrue([for f in [module.ping_function, module.jobs_api_function, module.events_api_function, module.dispatcher, module.worker, module.projector, module.payments_function] :
+    f.code.s3_bucket == "hot-reload" && length(f.layers) == 0]) && length(aws_s3_object.function) == 0 && length(aws_lambda_layer_version.deps) == 0
+    error_message = "Hot reloading in Docker mode (bundle delivery): the folder, no zip and no layer (the dependencies are mounted at /opt/python)."
+  }
+}
+
+run "relative_hot_reload_dir_refused" {
+  command = plan
+
+  variables {
+    hot_reload_dir = "lambdas"
+  }
+
+  expect_failures = [var.hot_reload_dir]
 }
 
 run "vpc_refused_on_localstack" {

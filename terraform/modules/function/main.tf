@@ -51,7 +51,7 @@ resource "aws_lambda_function" "this" {
   handler          = var.handler
   s3_bucket        = var.code.bucket
   s3_key           = var.code.key
-  source_code_hash = filebase64sha256(var.zip_path)
+  source_code_hash = var.code.zip_path == null ? null : filebase64sha256(var.code.zip_path)
   layers           = var.layers
   architectures    = [var.architecture]
   timeout          = var.timeout

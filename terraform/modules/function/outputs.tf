@@ -37,3 +37,17 @@ output "vpc_access_policy_arns" {
   description = "Managed policies attached to the role for the VPC's network interfaces (empty without a VPC)."
   value       = aws_iam_role_policy_attachment.vpc_access[*].policy_arn
 }
+
+output "code" {
+  description = "Where the function's code comes from: the S3 bucket and key, and the zip's digest (null when hot reloading a folder)."
+  value = {
+    s3_bucket        = aws_lambda_function.this.s3_bucket
+    s3_key           = aws_lambda_function.this.s3_key
+    source_code_hash = var.code.zip_path == null ? null : aws_lambda_function.this.source_code_hash
+  }
+}
+
+output "layers" {
+  description = "The layer version ARNs the function gets."
+  value       = aws_lambda_function.this.layers
+}

@@ -8,17 +8,18 @@ variable "handler" {
   description = "Module path and function, e.g. ping.handler.handler."
 }
 
-variable "zip_path" {
-  type        = string
-  description = "Path of the function's zip built by scripts/build.py (its digest tells Lambda when the code changed)."
-}
-
 variable "code" {
   type = object({
-    bucket = string
-    key    = string
+    bucket   = string
+    key      = string
+    zip_path = optional(string)
   })
-  description = "Where the same zip was uploaded in S3."
+  description = "Where Lambda gets the code: the zip scripts/build.py wrote (zip_path, whose digest tells Lambda when the code changed) uploaded to bucket/key; or, hot reloading on LocalStack, bucket hot-reload and key = the host folder it runs directly (no zip_path)."
+
+  validation {
+    condition     = (var.code.bucket == "hot-reload") == (var.code.zip_path == null)
+    error_message = "code needs a zip_path, except from bucket hot-reload (a host folder, no zip)."
+  }
 }
 
 variable "layers" {
