@@ -8,7 +8,7 @@ LAB := $(PYTHON) scripts/lab
 VENV_BIN := $(or $(LAB_DIR),.lab)/venv/bin
 PYTEST := $(VENV_BIN)/pytest
 
-.PHONY: help up apply down destroy build migrate test unit integration e2e lint fmt logs urls outputs doctor clean venv bench bench-api bench-outbox bench-lifecycle bench-first-run bench-events bench-payments bench-soak bench-rate bench-faults demo status mutate faults
+.PHONY: help up apply down destroy build migrate test unit integration e2e lint fmt logs urls outputs doctor clean venv bench bench-api bench-outbox bench-lifecycle bench-first-run bench-events bench-payments bench-soak bench-rate bench-faults bench-hot-reload demo status mutate faults
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -69,7 +69,7 @@ fmt: venv ## format Python and Terraform
 	$(VENV_BIN)/ruff check --fix .
 	TF_CLI_CONFIG_FILE=/dev/null terraform fmt -recursive terraform
 
-bench: bench-api bench-outbox bench-events bench-payments bench-soak bench-rate bench-faults bench-lifecycle bench-first-run ## every benchmark (results in benchmarks/results/)
+bench: bench-api bench-outbox bench-events bench-payments bench-soak bench-rate bench-faults bench-hot-reload bench-lifecycle bench-first-run ## every benchmark (results in benchmarks/results/)
 
 bench-outbox: venv ## outbox loop: 200 jobs submit->completed latency, 10,000-row relay throughput (needs up apply)
 	$(VENV_BIN)/python benchmarks/outbox_latency.py
@@ -92,6 +92,9 @@ bench-rate: venv ## highest rate with submit->completed p95 < 400 ms, against th
 
 bench-faults: venv ## fault recovery times: runs the fault suite, saves its figures (needs up apply; native)
 	$(VENV_BIN)/python benchmarks/fault_recovery.py
+
+bench-hot-reload: venv ## hot reload: edit -> next invoke runs it, a bare and a lab-shaped function (needs up apply; native)
+	$(VENV_BIN)/python benchmarks/hot_reload.py
 
 bench-lifecycle: venv ## make up/apply/down timings and warm /ping latency (ends with the lab down)
 	$(VENV_BIN)/python benchmarks/lab_lifecycle.py
