@@ -45,10 +45,18 @@ def create_job(admin_db: psycopg.Connection[DictRow], job_id: str) -> None:
 
 
 def worker_log(aws: Callable[[str], Any], outputs: dict[str, Any], message_key: str) -> list[dict[str, Any]]:
-    """The worker's log records about one message, oldest first."""
-    events = aws("logs").filter_log_events(
-        logGroupName=f"/aws/lambda/{outputs['functions']['worker']}", filterPattern=f'"{message_key}"'
-    )["events"]
+    """The worker's log records about one message, oldest first (of the last ten minutes: a soak can
+    leave the log group more events than one page holds)."""
+    pages = (
+        aws("logs")
+        .get_paginator("filter_log_events")
+        .paginate(
+            logGroupName=f"/aws/lambda/{outputs['functions']['worker']}",
+            filterPattern=f'"{message_key}"',
+            startTime=int((time.time() - 600) * 1000),
+        )
+    )
+    events = [event for page in pages for event in page["events"]]
     records = []
     for event in sorted(events, key=lambda e: e["timestamp"]):
         try:
