@@ -139,10 +139,9 @@ def soak(r: dict[str, Any]) -> Iterator[Row]:
     yield "lost (accepted, never final)", num(r["lost"]), "0"
     yield "applied exactly once", "yes" if r["exactly_once"] else "no", "yes"
     yield "applied twice, parked", f"{num(r['applied_twice'])}, {num(r['parked'])}", "0, 0"
-    injected = (
-        f"{num(r['duplicates_injected'])} duplicated sends, {num(r['dispatcher_kills'])} dispatcher killed"
-    )
-    yield "faults injected", f"{injected} (its batch: {num(r['killed_batch_entries'])} rows)", ""
+    kills = f"{num(r['dispatcher_kills'])} dispatcher environments SIGKILLed"
+    held = f"the held call's rows: {num(r['killed_batch_entries'])}"
+    yield "faults injected", f"{num(r['duplicates_injected'])} duplicated sends; {kills} ({held})", ""
     yield "copies skipped by the worker's inbox", num(r["duplicates_skipped_by_inbox"]), ""
     yield "sustained rate, first POST to last completion", f"{num(r['sustained_jobs_per_s'])} jobs/s", ""
     done = r["submit_to_completed_ms"]
