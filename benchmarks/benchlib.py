@@ -45,13 +45,16 @@ class Stopwatch:
 
 
 def quantiles(samples: Sequence[float]) -> dict[str, float]:
-    """p50, p95, p99 and max of the samples, rounded to 0.1, with their count."""
-    cut = statistics.quantiles(samples, n=100)
+    """p50, p95, p99 and max of the samples, rounded to 0.1, with their count.
+
+    The quantiles of a small sample are extrapolated past its largest value: capped at it.
+    """
+    cut, top = statistics.quantiles(samples, n=100), max(samples)
     return {
-        "p50": round(cut[49], 1),
-        "p95": round(cut[94], 1),
-        "p99": round(cut[98], 1),
-        "max": round(max(samples), 1),
+        "p50": round(min(cut[49], top), 1),
+        "p95": round(min(cut[94], top), 1),
+        "p99": round(min(cut[98], top), 1),
+        "max": round(top, 1),
         "n": len(samples),
     }
 

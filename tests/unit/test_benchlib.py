@@ -14,6 +14,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the benchmarks p
 from benchmarks import benchlib
 
 
+def test_no_quantile_of_a_small_sample_exceeds_its_largest_value() -> None:
+    summary = benchlib.quantiles([float(i) for i in range(1, 21)])
+    assert (summary["p95"], summary["p99"], summary["max"]) == (20.0, 20.0, 20.0)
+
+
 def test_quantiles_of_a_known_sample() -> None:
     assert benchlib.quantiles([float(i) for i in range(100, 0, -1)]) == {
         "p50": 50.5,
