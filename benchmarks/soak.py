@@ -95,9 +95,7 @@ def main() -> None:
             job_ids = jobload.accepted(posted)
             print(f"soak: {len(job_ids)} of {len(posted)} POSTs accepted; waiting for the jobs to be final")
             with psycopg.connect(**labtools.admin_conninfo(), autocommit=True, row_factory=dict_row) as db:
-                deadline = time.monotonic() + args.timeout
-                while not jobload.all_final(db, job_ids) and time.monotonic() < deadline:
-                    time.sleep(1)
+                jobload.wait_final(db, job_ids, args.timeout)  # whatever is not final counts as lost
                 print("soak: reading the worker's log")
                 outcomes = jobload.worker_outcomes(labtools.aws_client("logs"), worker, since_ms)
                 report = jobload.delivery_report(db, job_ids, outcomes)

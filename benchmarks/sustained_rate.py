@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -41,9 +40,7 @@ def step(url: str, rate: float, seconds: float, expected: int, db: Any | None) -
     unfinished = 0
     if db is not None and not bad:
         job_ids = jobload.accepted(posted)
-        deadline = time.monotonic() + 60
-        while not jobload.all_final(db, job_ids) and time.monotonic() < deadline:
-            time.sleep(0.5)
+        jobload.wait_final(db, job_ids, 60)  # a job still unfinished fails the step below
         state = jobload.database_state(db, job_ids)
         sent = {p.job_id: p.sent_epoch for p in posted}
         done = [job for job in state.values() if job["completed_at"]]

@@ -211,24 +211,38 @@ def all_final(conn: psycopg.Connection[Any], job_ids: list[str]) -> bool:
     return bool(row and row["n"] == len(set(job_ids)))
 
 
+def worker_log(logs_client: Any, worker_function: str, since_ms: int, pattern: str) -> list[dict[str, Any]]:
+    """The worker's JSON log records matching a CloudWatch filter pattern since `since_ms`, oldest
+    first, every page of them."""
+    pages = logs_client.get_paginator("filter_log_events").paginate(
+        logGroupName=f"/aws/lambda/{worker_function}", startTime=since_ms, filterPattern=pattern
+    )
+    records = []
+    for event in sorted((e for page in pages for e in page["events"]), key=lambda e: e["timestamp"]):
+        try:
+            records.append(json.loads(event["message"]))
+        except ValueError:  # the runtime's own lines (START, REPORT) are not JSON
+            continue
+    return records
+
+
 def worker_outcomes(logs_client: Any, worker_function: str, since_ms: int) -> dict[str, Counter[str]]:
     """Outbox id -> count of each outcome the worker logged ("message applied") since `since_ms`."""
     outcomes: dict[str, Counter[str]] = {}
-    paginator = logs_client.get_paginator("filter_log_events")
-    pages = paginator.paginate(
-        logGroupName=f"/aws/lambda/{worker_function}", startTime=since_ms, filterPattern='"message applied"'
-    )
-    for page in pages:
-        for event in page["events"]:
-            try:
-                record = json.loads(event["message"])
-            except ValueError:
-                continue
-            if record.get("message") == "message applied":
-                outcomes.setdefault(str(record.get("message_key")), Counter())[
-                    str(record.get("outcome"))
-                ] += 1
+    for record in worker_log(logs_client, worker_function, since_ms, '"message applied"'):
+        if record.get("message") == "message applied":
+            outcomes.setdefault(str(record.get("message_key")), Counter())[str(record.get("outcome"))] += 1
     return outcomes
+
+
+def wait_final(conn: psycopg.Connection[Any], job_ids: list[str], timeout: float) -> bool:
+    """Whether every job became final within `timeout` seconds (the benchmarks' wait; tests poll)."""
+    deadline = time.monotonic() + timeout
+    while not all_final(conn, job_ids):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.5)
+    return True
 
 
 def delivery_report(

@@ -79,14 +79,15 @@ def apply() -> None:
     if hot_reload:
         say(f"hot reload: the functions run {hot_reload_dir} in place; an edit there is live at the next")
         say("invocation, no deploy (`make apply` without HOT_RELOAD goes back to the zips)")
-    start_dispatch(env)
-    terraform.print_urls(env)
+    deployed = terraform.outputs(env)
+    start_dispatch(deployed)
+    terraform.print_urls(found=deployed)
 
 
-def start_dispatch(env: dict[str, str]) -> None:
+def start_dispatch(deployed: dict[str, Any]) -> None:
     """Rows committed while LocalStack was away (a restart loses the deployed stack) go out now, not
     at the dispatch schedule's first minute."""
-    name = terraform.outputs(env).get("functions", {}).get("dispatcher")
+    name = deployed.get("functions", {}).get("dispatcher")
     if name:
         run([venvs.dev_python(), str(settings.ROOT / "scripts" / "labtools.py"), "start-dispatch", name])
 

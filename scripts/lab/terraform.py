@@ -173,8 +173,9 @@ def runnable(line: str) -> str:
     return line.replace(".lab/venv/bin/awslocal", shlex.quote(str(shown)), 1)
 
 
-def print_urls(env: dict[str, str] | None = None) -> None:
-    found = outputs(env)
+def print_urls(env: dict[str, str] | None = None, found: dict[str, Any] | None = None) -> None:
+    """The curl lines of the deployed stack, from `found` when the caller has the outputs already."""
+    found = found if found is not None else outputs(env)
     print()
     print("Ready. Try:")
     examples: list[str] = found.get("curl_examples") or []

@@ -17,6 +17,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import DictRow
 
+import jobload
 from labcore import topics
 from tests_support import poll, redrive_jobs_dlq
 
@@ -45,27 +46,10 @@ def create_job(admin_db: psycopg.Connection[DictRow], job_id: str) -> None:
 
 
 def worker_log(aws: Callable[[str], Any], outputs: dict[str, Any], message_key: str) -> list[dict[str, Any]]:
-    """The worker's log records about one message, oldest first (of the last ten minutes: a soak can
-    leave the log group more events than one page holds)."""
-    pages = (
-        aws("logs")
-        .get_paginator("filter_log_events")
-        .paginate(
-            logGroupName=f"/aws/lambda/{outputs['functions']['worker']}",
-            filterPattern=f'"{message_key}"',
-            startTime=int((time.time() - 600) * 1000),
-        )
-    )
-    events = [event for page in pages for event in page["events"]]
-    records = []
-    for event in sorted(events, key=lambda e: e["timestamp"]):
-        try:
-            record = json.loads(event["message"])
-        except ValueError:
-            continue
-        if record.get("message_key") == message_key:
-            records.append(record)
-    return records
+    """The worker's log records about one message of the last ten minutes, oldest first."""
+    since_ms = int((time.time() - 600) * 1000)
+    records = jobload.worker_log(aws("logs"), outputs["functions"]["worker"], since_ms, f'"{message_key}"')
+    return [record for record in records if record.get("message_key") == message_key]
 
 
 def final(admin_db: psycopg.Connection[DictRow], job_id: str) -> dict[str, Any] | None:
